@@ -1,0 +1,50 @@
+# The two commands of the README: `make run` and `make test`. Each does all set-up
+# from a fresh clone: virtualenv, dependencies, PostgreSQL and Redis (embedded under
+# var/ unless DATABASE_URL / REDIS_URL are set), migrations.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DEPS := $(VENV)/.deps-installed
+SERVICES_ENV := var/services.env
+WITH_ENV := set -a && . ./$(SERVICES_ENV) && set +a &&
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test lint format services migrate bench stop-services clean
+
+$(DEPS): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+services: $(DEPS)
+	@mkdir -p var
+	@$(BIN)/python -m driftdetector.devservices env > $(SERVICES_ENV).tmp && mv $(SERVICES_ENV).tmp $(SERVICES_ENV)
+	@$(WITH_ENV) $(BIN)/python manage.py preflight > /dev/null
+
+migrate: services
+	@$(WITH_ENV) $(BIN)/python manage.py migrate_schemas --verbosity 0
+
+run: migrate
+	@$(WITH_ENV) $(BIN)/python manage.py ensure_msp_admin
+	@$(WITH_ENV) DJANGO_DEBUG=$${DJANGO_DEBUG:-true} LOG_FORMAT=$${LOG_FORMAT:-plain} $(BIN)/honcho start -f Procfile
+
+lint: $(DEPS)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEPS)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint services
+	@$(WITH_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+bench: migrate
+	@$(WITH_ENV) $(BIN)/python bench/onboarding.py
+
+stop-services:
+	$(BIN)/python -m driftdetector.devservices stop
+
+clean: stop-services
+	rm -rf var $(VENV)

@@ -1,0 +1,1 @@
+"""Audit log admin (tenant-scoped admin comes with the audit issue)."""

@@ -1,0 +1,1 @@
+"""Models of the drift app (built with its issue)."""

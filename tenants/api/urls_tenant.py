@@ -1,0 +1,8 @@
+from django.urls import path
+
+from tenants.api import views
+
+urlpatterns = [
+    path("", views.TenantApiRoot.as_view(), name="tenant-api-root"),
+    path("settings/", views.TenantSettingsView.as_view(), name="tenant-api-settings"),
+]

@@ -1,0 +1,73 @@
+"""Admin forms for tenants and settings; validation comes from services and validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from tenants.models import Settings as TenantSettings
+from tenants.models import Tenant
+from tenants.services import validate_new_tenant
+from tenants.validation import SETTINGS_FIELDS, settings_errors
+
+
+class TenantOnboardingForm(forms.ModelForm):
+    """Name, slug and Azure tenant id; the rest is set up by ``onboard_tenant``."""
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "slug", "azure_tenant_id"]
+
+    def validate_unique(self) -> None:
+        """Uniqueness is checked (with clearer messages) in ``clean``."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        try:
+            data.update(
+                validate_new_tenant(
+                    name=data.get("name", ""),
+                    slug=data.get("slug", ""),
+                    azure_tenant_id=data.get("azure_tenant_id", ""),
+                )
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+        return data
+
+
+class SettingsVersionForm(forms.ModelForm):
+    """A new settings version; each JSON document is checked against its JSON Schema."""
+
+    class Meta:
+        model = TenantSettings
+        fields = ["tenant", *SETTINGS_FIELDS]
+        widgets = {
+            field: forms.Textarea(attrs={"rows": 12, "cols": 90}) for field in SETTINGS_FIELDS
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in SETTINGS_FIELDS:
+            # An empty object is a valid document; the JSON Schema decides what is required.
+            self.fields[field].required = False
+
+    def _clean_document(self, field: str) -> Any:
+        value = self.cleaned_data.get(field)
+        problems = settings_errors(field, value)
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+    def clean_notification_settings(self) -> Any:
+        return self._clean_document("notification_settings")
+
+    def clean_polling_settings(self) -> Any:
+        return self._clean_document("polling_settings")
+
+    def clean_drift_thresholds(self) -> Any:
+        return self._clean_document("drift_thresholds")

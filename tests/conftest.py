@@ -1,0 +1,171 @@
+"""Shared fixtures: two customer tenants onboarded once per session, users, clients, isolation.
+
+The test database is real PostgreSQL (embedded or DATABASE_URL). Tenant schemas are
+created once per session (cloned from the template, as in production); tests run in
+transactions that roll back, so per-test rows vanish while the tenants stay.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from accounts.models import User
+from tenants.models import Tenant
+from tests.factories import UserFactory
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+WORKER_INDEX = int(WORKER[2:]) if WORKER.startswith("gw") else 0
+
+
+def _redis_db_base() -> int:
+    """Redis databases 3.. are the tests': three per xdist worker (broker, cache, sessions)."""
+    return 3 + 3 * WORKER_INDEX
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    base = settings.REDIS_URL.rstrip("/")
+    broker_db, cache_db, session_db = (_redis_db_base() + i for i in range(3))
+    settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = f"{base}/{broker_db}"
+    settings.CACHES["default"]["LOCATION"] = f"{base}/{cache_db}"
+    settings.CACHES["sessions"]["LOCATION"] = f"{base}/{session_db}"
+    from driftdetector.celery import app
+
+    app.conf.broker_url = app.conf.result_backend = settings.CELERY_BROKER_URL
+    for db in (broker_db, cache_db, session_db):
+        redis.Redis.from_url(f"{base}/{db}").flushdb()
+
+
+def database_url_for_subprocess() -> str:
+    """DATABASE_URL pointing a child process (Celery worker, manage.py) at the test database."""
+    db = connection.settings_dict
+    host = quote(db["HOST"] or "127.0.0.1", safe="")
+    port = db["PORT"] or 5432
+    return f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process that must see the same database and Redis as the tests."""
+    base = settings.REDIS_URL.rstrip("/")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
+        "REDIS_CACHE_DB": str(_redis_db_base() + 1),
+        "REDIS_SESSION_DB": str(_redis_db_base() + 2),
+        "REDIS_URL": base,
+        "LOG_FORMAT": "plain",
+    }
+    env.update(extra)
+    return env
+
+
+def _onboard(slug: str, name: str) -> Tenant:
+    from tenants.services import onboard_tenant
+
+    existing = Tenant.objects.filter(slug=slug).first()
+    if existing:
+        return existing
+    return onboard_tenant(
+        name=name, slug=slug, azure_tenant_id=__import__("uuid").uuid4().hex, actor="tests"
+    )
+
+
+@pytest.fixture(scope="session")
+def session_tenants(django_db_setup: Any, django_db_blocker: Any) -> dict[str, Tenant]:
+    """Two customer tenants, onboarded once per session and committed."""
+    with django_db_blocker.unblock():
+        return {"a": _onboard("tenant-a", "Tenant A"), "b": _onboard("tenant-b", "Tenant B")}
+
+
+@pytest.fixture
+def tenant_a(session_tenants: dict[str, Tenant], db: Any) -> Tenant:
+    return Tenant.objects.get(pk=session_tenants["a"].pk)
+
+
+@pytest.fixture
+def tenant_b(session_tenants: dict[str, Tenant], db: Any) -> Tenant:
+    return Tenant.objects.get(pk=session_tenants["b"].pk)
+
+
+@pytest.fixture
+def msp_admin(db: Any) -> User:
+    return UserFactory(role_name="MSP Admin", is_superuser=True)
+
+
+@pytest.fixture
+def msp_engineer(db: Any) -> User:
+    return UserFactory(role_name="MSP Engineer")
+
+
+@pytest.fixture
+def customer_a(tenant_a: Tenant) -> User:
+    return UserFactory(tenant=tenant_a, role_name="Customer Viewer")
+
+
+@pytest.fixture
+def customer_b(tenant_b: Tenant) -> User:
+    return UserFactory(tenant=tenant_b, role_name="Customer Viewer")
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], Client]:
+    """A Django test client logged in as the given user."""
+
+    def make(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def assert_isolated(client_for: Callable[[User], Client]) -> Callable[..., None]:
+    """Assert a tenant URL serves its owner and gives another tenant's user 403/404, never data.
+
+    ``url_pattern`` contains ``{slug}``; ``owner`` is a user allowed in ``tenant``;
+    ``intruder`` is a user of another tenant. ``secrets`` are strings of the tenant's
+    data that must not appear in the intruder's response (defaults: name and Azure id).
+    """
+
+    def check(
+        url_pattern: str,
+        *,
+        tenant: Tenant,
+        owner: User,
+        intruder: User,
+        method: str = "get",
+        data: dict | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        url = url_pattern.format(slug=tenant.slug)
+        owner_response = getattr(client_for(owner), method)(url, data=data or {})
+        assert owner_response.status_code < 400, (url, owner_response.status_code)
+        response = getattr(client_for(intruder), method)(url, data=data or {})
+        assert response.status_code in (403, 404), (url, response.status_code)
+        body = response.content.decode(errors="replace")
+        for secret in (tenant.name, tenant.azure_tenant_id, *secrets):
+            assert secret not in body, f"{secret!r} leaked to another tenant at {url}"
+
+    return check
+
+
+@pytest.fixture
+def in_tenant() -> Iterator[Callable[[Tenant], Any]]:
+    """Switch the connection into a tenant schema for the rest of the test."""
+
+    def enter(tenant: Tenant) -> None:
+        connection.set_tenant(tenant)
+
+    yield enter
+    connection.set_schema_to_public()

@@ -1,0 +1,40 @@
+"""factory_boy factories for the public-schema models."""
+
+from __future__ import annotations
+
+import uuid
+
+import factory
+
+from accounts.models import Role, User
+from tenants.selectors import public_tenant
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A user; pass ``tenant=`` and ``role_name=`` (default: MSP Engineer in the MSP tenant)."""
+
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    class Params:
+        role_name = "MSP Engineer"
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    first_name = "Test"
+    last_name = factory.Sequence(lambda n: f"User{n}")
+    tenant = factory.LazyFunction(public_tenant)
+    role = factory.LazyAttribute(lambda o: Role.objects.get(name=o.role_name))
+    is_staff = factory.LazyAttribute(lambda o: o.tenant.schema_name == "public")
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+def new_azure_tenant_id() -> str:
+    """A fresh GUID for an Azure tenant id."""
+    return str(uuid.uuid4())

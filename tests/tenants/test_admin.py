@@ -1,0 +1,112 @@
+"""The MSP admin: onboarding form, settings versions with JSON Schema errors, fleet page."""
+
+from __future__ import annotations
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+
+from tenants.models import Tenant
+from tests.factories import new_azure_tenant_id
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_onboards_a_tenant_through_the_service(client_for, msp_admin):
+    response = client_for(msp_admin).post(
+        "/admin/tenants/tenant/add/",
+        {"name": "Admin Made", "slug": "admin-made", "azure_tenant_id": new_azure_tenant_id()},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    tenant = Tenant.objects.get(slug="admin-made")
+    assert tenant.schema_name == "admin_made"
+    assert PeriodicTask.objects.filter(name="poll-tenant:admin-made").exists()
+
+
+def test_admin_onboarding_shows_field_errors_not_a_500(client_for, msp_admin, tenant_a):
+    response = client_for(msp_admin).post(
+        "/admin/tenants/tenant/add/",
+        {"name": "Dup", "slug": "tenant-a", "azure_tenant_id": "zzz"},
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "already exists" in errors["slug"][0]
+    assert "not a GUID" in errors["azure_tenant_id"][0]
+
+
+def test_admin_settings_form_rejects_invalid_json_with_field_errors(
+    client_for, msp_admin, tenant_a
+):
+    before = tenant_a.settings_versions.count()
+    response = client_for(msp_admin).post(
+        "/admin/tenants/settings/add/",
+        {
+            "tenant": tenant_a.pk,
+            "notification_settings": '{"enabled": true}',
+            "polling_settings": '{"enabled": true, "interval_minutes": "often"}',
+            "drift_thresholds": "{this is not json",
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "interval_minutes" in errors["polling_settings"][0]
+    assert "valid JSON" in errors["drift_thresholds"][0]
+    assert "notification_settings" not in errors
+    assert tenant_a.settings_versions.count() == before
+
+
+def test_admin_settings_form_saves_a_new_version_and_resyncs_schedule(
+    client_for, msp_admin, tenant_a
+):
+    client = client_for(msp_admin)
+    form = client.get(f"/admin/tenants/settings/add/?tenant={tenant_a.pk}")
+    assert "interval_minutes" in form.content.decode(), "prefilled from the current version"
+    response = client.post(
+        "/admin/tenants/settings/add/",
+        {
+            "tenant": tenant_a.pk,
+            "notification_settings": '{"enabled": false}',
+            "polling_settings": '{"enabled": true, "interval_minutes": 3}',
+            "drift_thresholds": "{}",
+        },
+    )
+    assert response.status_code == 302
+    assert PeriodicTask.objects.get(name=f"poll-tenant:{tenant_a.slug}").interval.every == 3
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/",
+        "/admin/fleet/",
+        "/admin/tenants/tenant/",
+        "/admin/tenants/settings/",
+        "/admin/accounts/user/",
+        "/admin/accounts/role/",
+        "/admin/django_celery_beat/periodictask/",
+    ],
+)
+def test_admin_pages_render_for_the_msp_admin(client_for, msp_admin, tenant_a, url):
+    assert client_for(msp_admin).get(url).status_code == 200
+
+
+def test_fleet_page_lists_every_customer_tenant_with_its_schedule(
+    client_for, msp_admin, tenant_a, tenant_b
+):
+    body = client_for(msp_admin).get("/admin/fleet/").content.decode()
+    assert "Tenant A" in body and "Tenant B" in body
+    assert "/t/tenant-a/" in body
+
+
+def test_tenant_change_page_shows_domains_and_settings_history(client_for, msp_admin, tenant_a):
+    body = (
+        client_for(msp_admin).get(f"/admin/tenants/tenant/{tenant_a.pk}/change/").content.decode()
+    )
+    assert "tenant-a.tenants.localhost" in body
+    assert "settings history" in body.lower()
+    assert "Edit settings" in body
+
+
+def test_customer_users_never_see_the_public_admin(client_for, customer_a):
+    response = client_for(customer_a).get("/admin/fleet/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
