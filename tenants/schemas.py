@@ -7,13 +7,13 @@ migration, and ``migrate_schemas`` skips schemas that already have every migrati
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_exists
 
 
@@ -81,12 +81,92 @@ def ensure_template_schema(verbosity: int = 0) -> bool:
     return True
 
 
-def clone_template_into(schema_name: str) -> None:
-    """Create ``schema_name`` as a copy of the template schema (tables and migration records).
+def _template_ddl(template: str) -> list[str]:
+    """Statements that recreate the template's tables in the current search_path's first schema.
 
-    Runs inside the caller's transaction, so a failure later in onboarding removes it too.
+    Read from the catalog with the template first on the search path, so that
+    ``pg_get_constraintdef`` / ``pg_get_indexdef`` name template tables unqualified and
+    public tables (shared models) resolve as before. Index and constraint names are kept,
+    so later migrations that drop or rename them by name work on every clone.
+    """
+    quote = connection.ops.quote_name
+    statements: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL search_path TO {quote(template)}, public")
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY c.relname",
+            [template],
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        for table in tables:
+            statements.append(
+                f"CREATE TABLE {quote(table)} (LIKE {quote(template)}.{quote(table)} "
+                "INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED INCLUDING CONSTRAINTS "
+                "INCLUDING STORAGE INCLUDING COMMENTS)"
+            )
+        cursor.execute(
+            "SELECT cl.relname, co.conname, pg_get_constraintdef(co.oid), co.contype "
+            "FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid "
+            "JOIN pg_namespace n ON n.oid = cl.relnamespace "
+            "WHERE n.nspname = %s AND co.contype IN ('p', 'u', 'f', 'x') "
+            "ORDER BY CASE co.contype WHEN 'f' THEN 1 ELSE 0 END, cl.relname, co.conname",
+            [template],
+        )
+        for table, name, definition, _ in cursor.fetchall():
+            statements.append(
+                f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
+            )
+        cursor.execute(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class ic ON ic.oid = i.indexrelid "
+            "JOIN pg_namespace n ON n.oid = ic.relnamespace "
+            "WHERE n.nspname = %s AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint co "
+            " WHERE co.conindid = i.indexrelid AND co.contype IN ('p', 'u', 'x'))"
+            " ORDER BY ic.relname",
+            [template],
+        )
+        # pg_get_indexdef always schema-qualifies the table; the clone's is on the search_path.
+        prefixes = "|".join(re.escape(name) for name in {quote(template), template})
+        qualified = re.compile(rf" ON (ONLY )?(?:{prefixes})\.")
+        statements.extend(
+            qualified.sub(lambda m: f" ON {m.group(1) or ''}", row[0], count=1)
+            for row in cursor.fetchall()
+        )
+        cursor.execute("SET LOCAL search_path TO public")
+    return statements
+
+
+def clone_template_into(schema_name: str) -> None:
+    """Create ``schema_name`` as a copy of the template schema's tables and migration records.
+
+    Tables, identity columns, defaults, checks, keys, foreign keys and indexes are copied
+    with their names; the template's ``django_migrations`` rows are copied so migrations
+    know the schema is current. Runs inside the caller's transaction (PostgreSQL DDL is
+    transactional), so a failure later in onboarding removes the schema too.
+
+    This replaces django-tenants' ``clone_schema`` SQL function, whose catalog scans
+    grow with the number of schemas in the database (0.06 s at 10 tenants, 0.19 s at 200).
     """
     if schema_name == get_public_schema_name():
         raise ValueError("the public schema cannot be cloned into")
-    CloneSchema().clone_schema(template_schema_name(), schema_name, clone_mode="DATA")
+    connection.set_schema_to_public()
+    if schema_exists(schema_name, case_sensitive=False):
+        raise ValueError(f"schema {schema_name} already exists")
+    quote = connection.ops.quote_name
+    template = template_schema_name()
+    with transaction.atomic():
+        statements = _template_ddl(template)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SCHEMA {quote(schema_name)}")
+            cursor.execute(f"SET LOCAL search_path TO {quote(schema_name)}, public")
+            for statement in statements:
+                cursor.execute(statement)
+            copy_migrations = (  # identifiers only, quoted
+                f"INSERT INTO {quote(schema_name)}.django_migrations (app, name, applied) "  # noqa: S608
+                f"SELECT app, name, applied FROM {quote(template)}.django_migrations ORDER BY id"
+            )
+            cursor.execute(copy_migrations)
+            cursor.execute("SET LOCAL search_path TO public")
     connection.set_schema_to_public()

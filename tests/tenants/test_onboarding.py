@@ -155,3 +155,48 @@ def test_migrate_schemas_skips_schemas_already_up_to_date(capsys):
     out = capsys.readouterr().out
     assert " behind" in out
     assert "0 behind" in out
+
+
+def _catalog(schema: str) -> dict[str, set]:
+    """Tables, columns, constraints (name + definition) and indexes of a schema, schema-neutral."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL search_path TO {connection.ops.quote_name(schema)}, public")
+        cursor.execute(
+            "SELECT table_name, column_name, data_type, is_nullable, is_identity "
+            "FROM information_schema.columns WHERE table_schema = %s",
+            [schema],
+        )
+        columns = set(cursor.fetchall())
+        cursor.execute(
+            "SELECT cl.relname, co.conname, pg_get_constraintdef(co.oid) FROM pg_constraint co "
+            "JOIN pg_class cl ON cl.oid = co.conrelid "
+            "JOIN pg_namespace n ON n.oid = cl.relnamespace "
+            "WHERE n.nspname = %s",
+            [schema],
+        )
+        constraints = set(cursor.fetchall())
+        cursor.execute(
+            "SELECT indexname, replace(indexdef, %s, '') FROM pg_indexes WHERE schemaname = %s",
+            [f"{schema}.", schema],
+        )
+        indexes = set(cursor.fetchall())
+    connection.set_schema_to_public()
+    return {"columns": columns, "constraints": constraints, "indexes": indexes}
+
+
+def test_clone_reproduces_the_template_catalog_with_the_same_names():
+    tenant = onboard("catalog-check")
+    template = _catalog(schemas.template_schema_name())
+    clone = _catalog(tenant.schema_name)
+    assert template["columns"] and template["indexes"]
+    assert clone == template
+
+
+def test_cloned_tables_accept_rows_with_fresh_identities(in_tenant):
+    from auditlog.services import record_platform_event
+
+    tenant = onboard("identity-check")
+    in_tenant(tenant)
+    first = record_platform_event(actor="a", action="x")
+    second = record_platform_event(actor="a", action="y")
+    assert second.pk == first.pk + 1
