@@ -27,7 +27,7 @@ migrate: services
 
 run: migrate
 	@$(WITH_ENV) $(BIN)/python manage.py ensure_msp_admin
-	@$(WITH_ENV) DJANGO_DEBUG=$${DJANGO_DEBUG:-true} LOG_FORMAT=$${LOG_FORMAT:-plain} $(BIN)/honcho start -f Procfile
+	@$(WITH_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_DEBUG=$${DJANGO_DEBUG:-true} LOG_FORMAT=$${LOG_FORMAT:-plain} $(BIN)/honcho start -f Procfile
 
 lint: $(DEPS)
 	$(BIN)/ruff check .

@@ -40,6 +40,10 @@ class DevServiceError(RuntimeError):
 
 
 def _pg_socket_url(database: str) -> str:
+    # pgserver asks platformdirs for a runtime dir; give it one under var/ instead of a warning.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(VAR / "run"))
+    (VAR / "run").mkdir(mode=0o700, parents=True, exist_ok=True)
+    (VAR / "run").chmod(0o700)
     import pgserver
 
     PG_DIR.parent.mkdir(parents=True, exist_ok=True)

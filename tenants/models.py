@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+from accounts.fields import EncryptedTextField
+
 
 class Tenant(TenantMixin):
     """A customer Azure tenant; the MSP itself is the tenant whose schema is ``public``.
@@ -20,6 +22,14 @@ class Tenant(TenantMixin):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    azure_credential = models.ForeignKey(
+        "tenants.AzureCredential",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tenants",
+        help_text="App registration used to read this tenant's Azure configuration.",
+    )
 
     auto_create_schema = False
     auto_drop_schema = False
@@ -61,3 +71,45 @@ class Settings(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant} settings @ {self.last_updated:%Y-%m-%d %H:%M:%S}"
+
+
+class AzureCredential(models.Model):
+    """An Entra ID app registration used to read customer tenants' Azure configuration.
+
+    Usually one multi-tenant registration of the MSP serves every customer tenant; a
+    customer may have its own. The secret and certificate are encrypted at rest and are
+    never shown again after entry.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    client_id = models.CharField("application (client) id", max_length=36)
+    client_secret = EncryptedTextField(blank=True, default="")
+    certificate_pem = EncryptedTextField(
+        "certificate (PEM with private key)", blank=True, default=""
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+
+class TenantStatus(models.Model):
+    """Per-tenant summary in the public schema, so the fleet view reads one table, not N schemas."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="status")
+    last_poll_at = models.DateTimeField(null=True, blank=True)
+    last_poll_status = models.CharField(max_length=10, blank=True)
+    last_poll_error = models.TextField(blank=True)
+    last_successful_poll_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    resource_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "tenant statuses"
+
+    def __str__(self) -> str:
+        return f"{self.tenant} status"

@@ -200,3 +200,16 @@ def test_cloned_tables_accept_rows_with_fresh_identities(in_tenant):
     first = record_platform_event(actor="a", action="x")
     second = record_platform_event(actor="a", action="y")
     assert second.pk == first.pk + 1
+
+
+def test_migrate_schemas_migrates_a_schema_that_is_behind(capsys):
+    tenant = onboard("behind")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA behind CASCADE")
+        cursor.execute("CREATE SCHEMA behind")
+    assert schemas.schemas_needing_migration(["behind"]) == ["behind"]
+
+    call_command("migrate_schemas", verbosity=1)
+
+    assert "1 behind" in capsys.readouterr().out
+    assert schemas.schemas_needing_migration([tenant.schema_name]) == []

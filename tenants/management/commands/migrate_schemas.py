@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
+from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_tenant_model, schema_exists
 
 from tenants import schemas
@@ -50,5 +51,5 @@ class Command(MigrateSchemasCommand):
                 f"{len(candidates) - len(behind)} already up to date."
             )
         if behind:
-            executor = self.GET_EXECUTOR_FUNCTION(codename=self.executor)(self.args, self.options)
+            executor = get_executor(codename=self.executor)(self.args, self.options)
             executor.run_migrations(tenants=behind)

@@ -1,0 +1,102 @@
+"""Collected Azure configuration of one tenant (this schema): current state, history, passes."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class PollRun(models.Model):
+    """One collection pass over the tenant's Azure estate."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        SUCCEEDED = "succeeded", "succeeded"
+        PARTIAL = "partial", "partial"
+        FAILED = "failed", "failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    trigger = models.CharField(max_length=30, default="schedule")
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    seen = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    restored = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    azure_calls = models.PositiveIntegerField(default=0)
+    throttle_waits = models.PositiveIntegerField(default=0)
+    throttle_wait_seconds = models.FloatField(default=0)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    subscriptions_complete = models.JSONField(default=list, blank=True)
+    subscriptions_incomplete = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"poll {self.pk} {self.status} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Configuration(models.Model):
+    """Current normalised configuration of one Azure resource (tombstoned, never deleted)."""
+
+    source = models.CharField(max_length=40, default="azure_resource_graph")
+    resource_id = models.CharField(max_length=1024, unique=True, help_text="Lower-cased ARM id.")
+    resource_type = models.CharField(max_length=200, db_index=True)
+    resource_name = models.CharField(max_length=400)
+    subscription_id = models.CharField(max_length=36, db_index=True)
+    resource_group = models.CharField(max_length=200, blank=True, db_index=True)
+    location = models.CharField(max_length=60, blank=True)
+    config_data = models.JSONField()
+    config_hash = models.CharField(max_length=64)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    last_seen_run = models.ForeignKey(
+        PollRun, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_updated = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["resource_id"]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type} {self.resource_name}"
+
+
+class ConfigurationHistory(models.Model):
+    """One change of one resource: its previous and new normalised configuration."""
+
+    class ChangeType(models.TextChoices):
+        CREATED = "created", "created"
+        UPDATED = "updated", "updated"
+        DELETED = "deleted", "deleted"
+        RESTORED = "restored", "restored"
+
+    configuration = models.ForeignKey(
+        Configuration, on_delete=models.CASCADE, related_name="history"
+    )
+    previous_config = models.JSONField(null=True, blank=True)
+    new_config = models.JSONField(null=True, blank=True)
+    changed_at = models.DateTimeField(db_index=True)
+    change_type = models.CharField(max_length=10, choices=ChangeType.choices)
+    changed_by = models.CharField(max_length=255, default="unknown")
+    poll_run = models.ForeignKey(
+        PollRun, null=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name_plural = "configuration history"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["configuration", "poll_run"], name="history_one_change_per_resource_per_run"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.change_type} {self.configuration_id} @ {self.changed_at:%Y-%m-%d %H:%M:%S}"
