@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from tenants import services
-from tenants.forms import SettingsVersionForm, TenantOnboardingForm
-from tenants.models import Domain, Settings, Tenant
+from tenants.forms import AzureCredentialForm, SettingsVersionForm, TenantOnboardingForm
+from tenants.models import AzureCredential, Domain, Settings, Tenant
 from tenants.selectors import current_settings
 from tenants.validation import SETTINGS_FIELDS
 
@@ -156,3 +156,31 @@ class SettingsAdmin(admin.ModelAdmin):
         obj.pk = version.pk
         obj._state.adding = False
         obj.refresh_from_db()
+
+
+@admin.register(AzureCredential)
+class AzureCredentialAdmin(admin.ModelAdmin):
+    """App registrations; the secret and certificate are write-only and never listed."""
+
+    form = AzureCredentialForm
+    list_display = [
+        "name",
+        "client_id",
+        "has_secret",
+        "has_certificate",
+        "tenant_count",
+        "updated_at",
+    ]
+    search_fields = ["name", "client_id"]
+
+    @admin.display(boolean=True, description="secret")
+    def has_secret(self, obj: AzureCredential) -> bool:
+        return bool(obj.client_secret)
+
+    @admin.display(boolean=True, description="certificate")
+    def has_certificate(self, obj: AzureCredential) -> bool:
+        return bool(obj.certificate_pem)
+
+    @admin.display(description="tenants")
+    def tenant_count(self, obj: AzureCredential) -> int:
+        return obj.tenants.count()

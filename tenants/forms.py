@@ -7,10 +7,10 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from tenants.models import AzureCredential, Tenant
 from tenants.models import Settings as TenantSettings
-from tenants.models import Tenant
 from tenants.services import validate_new_tenant
-from tenants.validation import SETTINGS_FIELDS, settings_errors
+from tenants.validation import SETTINGS_FIELDS, normalise_guid, settings_errors
 
 
 class TenantOnboardingForm(forms.ModelForm):
@@ -18,7 +18,7 @@ class TenantOnboardingForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ["name", "slug", "azure_tenant_id"]
+        fields = ["name", "slug", "azure_tenant_id", "azure_credential"]
 
     def validate_unique(self) -> None:
         """Uniqueness is checked (with clearer messages) in ``clean``."""
@@ -71,3 +71,47 @@ class SettingsVersionForm(forms.ModelForm):
 
     def clean_drift_thresholds(self) -> Any:
         return self._clean_document("drift_thresholds")
+
+
+class AzureCredentialForm(forms.ModelForm):
+    """Secrets are write-only: never rendered back; leaving a field blank keeps the stored value."""
+
+    client_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only. Leave blank to keep the stored secret.",
+    )
+    certificate_pem = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        help_text="Write-only PEM (certificate and private key); leave blank to keep it.",
+    )
+
+    class Meta:
+        model = AzureCredential
+        fields = ["name", "client_id", "client_secret", "certificate_pem"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["certificate_pem"] = ""
+        self.initial["client_secret"] = ""
+
+    def clean_client_id(self) -> str:
+        try:
+            return normalise_guid(self.cleaned_data["client_id"], field="client_id")
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["client_id"]) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for field in ("client_secret", "certificate_pem"):
+            if not data.get(field) and self.instance.pk:
+                data[field] = getattr(self.instance, field)
+        if not data.get("client_secret") and not data.get("certificate_pem"):
+            raise ValidationError("Give a client secret or a certificate.")
+        pem = data.get("certificate_pem") or ""
+        if pem and ("PRIVATE KEY" not in pem or "CERTIFICATE" not in pem):
+            self.add_error(
+                "certificate_pem", "Paste a PEM holding both the certificate and its private key."
+            )
+        return data

@@ -19,7 +19,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from auditlog.services import record_platform_event_later
 from tenants import schemas
-from tenants.models import Domain, Tenant
+from tenants.models import AzureCredential, Domain, Tenant
 from tenants.models import Settings as TenantSettings
 from tenants.selectors import current_settings, msp_default_settings
 from tenants.validation import (
@@ -79,6 +79,7 @@ def onboard_tenant(
     azure_tenant_id: str,
     actor: str = "system",
     settings_overrides: dict[str, Any] | None = None,
+    azure_credential: AzureCredential | None = None,
 ) -> Tenant:
     """Create a customer tenant with its schema, settings and polling schedule, all or nothing."""
     cleaned = validate_new_tenant(name=name, slug=slug, azure_tenant_id=azure_tenant_id)
@@ -87,7 +88,11 @@ def onboard_tenant(
     validate_settings(initial)
     schemas.ensure_template_schema()
     with transaction.atomic():
-        tenant = Tenant(schema_name=schema_name_for_slug(cleaned["slug"]), **cleaned)
+        tenant = Tenant(
+            schema_name=schema_name_for_slug(cleaned["slug"]),
+            azure_credential=azure_credential,
+            **cleaned,
+        )
         tenant.save()
         Domain.objects.create(
             tenant=tenant, domain=f"{tenant.slug}.{settings.TENANT_DOMAIN_SUFFIX}", is_primary=True

@@ -55,18 +55,19 @@ def validate_slug(slug: str) -> None:
         raise ValidationError({"slug": f"'{slug}' is reserved; choose another slug."})
 
 
-def normalise_azure_tenant_id(value: str) -> str:
-    """Return the canonical lower-case GUID form, or raise a field error."""
+def normalise_guid(value: str, *, field: str) -> str:
+    """Return the canonical lower-case GUID form, or raise an error on ``field``."""
     try:
         return str(uuid.UUID(str(value).strip()))
     except (ValueError, AttributeError):
         raise ValidationError(
-            {
-                "azure_tenant_id": (
-                    f"'{value}' is not a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47."
-                )
-            }
+            {field: f"'{value}' is not a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47."}
         ) from None
+
+
+def normalise_azure_tenant_id(value: str) -> str:
+    """Return the canonical lower-case form of an Entra tenant id, or raise a field error."""
+    return normalise_guid(value, field="azure_tenant_id")
 
 
 @cache

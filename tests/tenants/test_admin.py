@@ -110,3 +110,53 @@ def test_customer_users_never_see_the_public_admin(client_for, customer_a):
     response = client_for(customer_a).get("/admin/fleet/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_azure_credential_secret_is_write_only_and_encrypted(client_for, msp_admin):
+    from django.db import connection
+
+    from tenants.models import AzureCredential
+
+    client = client_for(msp_admin)
+    response = client.post(
+        "/admin/tenants/azurecredential/add/",
+        {
+            "name": "MSP app",
+            "client_id": "AAAAAAAA-1111-2222-3333-444444444444",
+            "client_secret": "s3cr3t-value",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:1500]
+    credential = AzureCredential.objects.get(name="MSP app")
+    assert credential.client_id == "aaaaaaaa-1111-2222-3333-444444444444"
+    assert credential.client_secret == "s3cr3t-value"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT client_secret FROM tenants_azurecredential WHERE id = %s", [credential.pk]
+        )
+        assert "s3cr3t" not in cursor.fetchone()[0]
+
+    for url in (
+        "/admin/tenants/azurecredential/",
+        f"/admin/tenants/azurecredential/{credential.pk}/change/",
+    ):
+        assert "s3cr3t-value" not in client.get(url).content.decode()
+
+    client.post(
+        f"/admin/tenants/azurecredential/{credential.pk}/change/",
+        {"name": "MSP app renamed", "client_id": credential.client_id, "client_secret": ""},
+    )
+    credential.refresh_from_db()
+    assert credential.name == "MSP app renamed"
+    assert credential.client_secret == "s3cr3t-value", "blank keeps the stored secret"
+
+
+def test_azure_credential_needs_a_secret_or_certificate(client_for, msp_admin):
+    response = client_for(msp_admin).post(
+        "/admin/tenants/azurecredential/add/",
+        {"name": "Empty", "client_id": "not-a-guid", "client_secret": ""},
+    )
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "not a GUID" in form.errors["client_id"][0]
+    assert "client secret or a certificate" in str(form.non_field_errors())
