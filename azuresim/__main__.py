@@ -1,0 +1,58 @@
+"""``python -m azuresim [--host H] [--port N] [--state-dir DIR] [--config FILE.json]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import apply_config, load_config
+from .server import SimServer
+from .state import SimOptions
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulator in the foreground until interrupted (Ctrl-C or SIGTERM)."""
+    parser = argparse.ArgumentParser(prog="azuresim", description="Local Azure simulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8443)
+    parser.add_argument("--state-dir", default="var/azuresim", type=Path)
+    parser.add_argument("--config", type=Path, help="JSON file with options, tenants, mutator")
+    parser.add_argument(
+        "--throttling", choices=["off", "headers", "enforce"], help="overrides the config"
+    )
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
+    config = load_config(args.config) if args.config else {}
+    options = SimOptions.from_dict({"throttling": "enforce", **(config.get("options") or {})})
+    if args.throttling:
+        options.throttling = args.throttling
+    server = SimServer(args.host, args.port, args.state_dir, options)
+    apply_config(server.state, config)
+    info = server.write_info()
+    print(f"azuresim listening on {server.base_url}", flush=True)
+    print(f"CA certificate: {server.ca_path} (details in {info})", flush=True)
+    for estate in server.state.estates():
+        spec = estate.spec
+        print(f"  tenant {spec.name}: {spec.tenant_id} client {spec.client_id}", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server.state.mutator is not None:
+            server.state.mutator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""The ``--config`` JSON file: options, tenants to register and an optional mutator.
+
+Example::
+
+    {
+      "options": {"throttling": "enforce", "subscription_page_size": 50},
+      "tenants": [
+        {"name": "Contoso", "tenant_id": "...", "client_id": "...", "client_secret": "...",
+         "subscriptions": 3, "resources": 500, "seed": 1}
+      ],
+      "mutator": {"interval": 30, "batch": 1, "seed": 7}
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .state import SimState
+from .tenants import TenantSpec
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and minimally validate a config file."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("tenants", []), list):
+        raise ValueError(f"{path}: expected an object with a 'tenants' list")
+    return data
+
+
+def apply_config(state: SimState, config: dict[str, Any]) -> list[TenantSpec]:
+    """Register the configured tenants and start the mutator if configured."""
+    specs = [TenantSpec.from_dict(item) for item in config.get("tenants", [])]
+    for spec in specs:
+        state.register(spec)
+    mutator = config.get("mutator")
+    if mutator:
+        from .mutator import Mutator
+
+        state.mutator = Mutator(
+            state,
+            float(mutator.get("interval", 30)),
+            mutator.get("tenant_id"),
+            int(mutator.get("batch", 1)),
+            mutator.get("seed"),
+        )
+        state.mutator.start()
+    return specs

@@ -1,0 +1,191 @@
+"""The simulator's control interface under ``/_sim/`` (no Azure auth): tenants, resource
+writes, faults, throttling mode, the mutator, reset and request statistics."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from .faults import Fault
+from .mutator import Mutator, mutate
+from .state import SimState
+from .tenants import TenantSpec
+from .wire import SimRequest, SimResponse, json_response
+
+
+def _error(status: int, code: str, message: str) -> SimResponse:
+    return json_response(status, {"error": {"code": code, "message": message}})
+
+
+def _body(req: SimRequest) -> dict[str, Any]:
+    data = req.json()
+    if not isinstance(data, dict):
+        raise ValueError("the request body must be a JSON object")
+    return data
+
+
+def _tenant_view(state: SimState, tenant_id: str) -> dict[str, Any]:
+    estate = state.estate(tenant_id)
+    assert estate is not None
+    view = estate.spec.public_dict()
+    view["subscription_ids"] = list(estate.subscription_ids)
+    return view
+
+
+def health(state: SimState, req: SimRequest) -> SimResponse:
+    """``GET /_sim/health``."""
+    return json_response(
+        200,
+        {"status": "ok", "tenants": len(state.estates()), "uptime": time.time() - state.started},
+    )
+
+
+def list_tenants(state: SimState, req: SimRequest) -> SimResponse:
+    """``GET /_sim/tenants``."""
+    views = [_tenant_view(state, e.spec.tenant_id) for e in state.estates()]
+    return json_response(200, {"value": views})
+
+
+def register_tenant(state: SimState, req: SimRequest) -> SimResponse:
+    """``POST /_sim/tenants`` with a tenant spec; replaces a tenant with the same id."""
+    spec = TenantSpec.from_dict(_body(req))
+    state.register(spec)
+    return json_response(201, _tenant_view(state, spec.tenant_id))
+
+
+def get_tenant(state: SimState, req: SimRequest, tenant: str) -> SimResponse:
+    """``GET /_sim/tenants/{id}``."""
+    if state.estate(tenant) is None:
+        return _error(404, "TenantNotFound", f"tenant {tenant} is not registered")
+    return json_response(200, _tenant_view(state, tenant.lower()))
+
+
+def remove_tenant(state: SimState, req: SimRequest, tenant: str) -> SimResponse:
+    """``DELETE /_sim/tenants/{id}``."""
+    if not state.unregister(tenant):
+        return _error(404, "TenantNotFound", f"tenant {tenant} is not registered")
+    return json_response(200, {"deleted": tenant.lower()})
+
+
+def get_resource(state: SimState, req: SimRequest) -> SimResponse:
+    """``GET /_sim/resources?id=...``: the current row."""
+    rid = req.query.get("id", "")
+    try:
+        return json_response(200, state.estate_for_resource(rid).row(rid.lower()))
+    except (LookupError, KeyError):
+        return _error(404, "ResourceNotFound", f"resource {rid} does not exist")
+
+
+def create_resource(state: SimState, req: SimRequest) -> SimResponse:
+    """``POST /_sim/resources`` ``{"resource": {...}, "caller": ...}``."""
+    body = _body(req)
+    try:
+        stored = state.create_resource(dict(body.get("resource") or {}), body.get("caller"))
+    except FileExistsError as exc:
+        return _error(409, "Conflict", f"resource {exc} already exists")
+    except LookupError as exc:
+        return _error(404, "SubscriptionNotFound", str(exc))
+    return json_response(201, stored)
+
+
+def modify_resource(state: SimState, req: SimRequest) -> SimResponse:
+    """``PATCH /_sim/resources`` ``{"id": ..., "patch": {...}, "caller": ...}`` (merge patch)."""
+    body = _body(req)
+    rid = str(body.get("id", ""))
+    try:
+        stored = state.modify_resource(rid, dict(body.get("patch") or {}), body.get("caller"))
+    except (LookupError, KeyError):
+        return _error(404, "ResourceNotFound", f"resource {rid} does not exist")
+    return json_response(200, stored)
+
+
+def delete_resource(state: SimState, req: SimRequest) -> SimResponse:
+    """``DELETE /_sim/resources?id=...&caller=...``."""
+    rid = req.query.get("id", "")
+    try:
+        removed = state.delete_resource(rid, req.query.get("caller"))
+    except (LookupError, KeyError):
+        return _error(404, "ResourceNotFound", f"resource {rid} does not exist")
+    return json_response(200, removed)
+
+
+def list_faults(state: SimState, req: SimRequest) -> SimResponse:
+    """``GET /_sim/faults``."""
+    return json_response(200, {"value": [f.public_dict() for f in state.faults.list()]})
+
+
+def add_fault(state: SimState, req: SimRequest) -> SimResponse:
+    """``POST /_sim/faults`` with a fault rule (see :mod:`azuresim.faults`)."""
+    fault = state.faults.add(Fault.from_dict(_body(req)))
+    return json_response(201, fault.public_dict())
+
+
+def clear_faults(state: SimState, req: SimRequest) -> SimResponse:
+    """``DELETE /_sim/faults``."""
+    state.faults.clear()
+    return json_response(200, {"cleared": True})
+
+
+def remove_fault(state: SimState, req: SimRequest, fault_id: str) -> SimResponse:
+    """``DELETE /_sim/faults/{id}``."""
+    if not state.faults.remove(fault_id):
+        return _error(404, "FaultNotFound", f"fault {fault_id} is not active")
+    return json_response(200, {"deleted": fault_id})
+
+
+def set_throttling(state: SimState, req: SimRequest) -> SimResponse:
+    """``PUT /_sim/throttling`` ``{"mode": "off|headers|enforce", "tenant_id": optional}``."""
+    body = _body(req)
+    state.throttle.set_mode(str(body.get("mode", "")), body.get("tenant_id"))
+    return json_response(200, {"mode": state.throttle.mode, "tenants": state.throttle.tenant_modes})
+
+
+def mutator_status(state: SimState, req: SimRequest) -> SimResponse:
+    """``GET /_sim/mutator``."""
+    status = state.mutator.status() if state.mutator else {"running": False}
+    return json_response(200, status)
+
+
+def start_mutator(state: SimState, req: SimRequest) -> SimResponse:
+    """``POST /_sim/mutator`` ``{"interval": s, "tenant_id", "batch", "seed"}`` (restarts)."""
+    body = _body(req)
+    if state.mutator is not None:
+        state.mutator.stop()
+    state.mutator = Mutator(
+        state,
+        float(body.get("interval", 10)),
+        body.get("tenant_id"),
+        int(body.get("batch", 1)),
+        body.get("seed"),
+    )
+    state.mutator.start()
+    return json_response(201, state.mutator.status())
+
+
+def stop_mutator(state: SimState, req: SimRequest) -> SimResponse:
+    """``DELETE /_sim/mutator``."""
+    if state.mutator is not None:
+        state.mutator.stop()
+    status = state.mutator.status() if state.mutator else {"running": False}
+    state.mutator = None
+    return json_response(200, status)
+
+
+def mutate_now(state: SimState, req: SimRequest) -> SimResponse:
+    """``POST /_sim/mutator/step`` ``{"tenant_id", "count", "seed"}``: apply changes now."""
+    body = _body(req)
+    rng = random.Random(body.get("seed"))
+    changes = [mutate(state, rng, body.get("tenant_id")) for _ in range(int(body.get("count", 1)))]
+    return json_response(200, {"value": [c for c in changes if c is not None]})
+
+
+def reset(state: SimState, req: SimRequest) -> SimResponse:
+    """``POST /_sim/reset``: forget tenants, faults, throttling state, events; stop mutator."""
+    state.reset()
+    return json_response(200, {"reset": True})
+
+
+def stats(state: SimState, req: SimRequest) -> SimResponse:
+    """``GET /_sim/stats``: request counts per route."""
+    return json_response(200, {"requests": dict(state.requests)})

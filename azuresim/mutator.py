@@ -1,0 +1,153 @@
+"""Background changes to random resources: the live demo of drift appearing in Azure."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+from .estate import Estate
+from .state import SimState
+
+CALLERS: list[Any] = [
+    "alice@contoso.com",
+    "bob.admin@contoso.com",
+    "józef.kowalski@contoso.com",
+    {"app_id": "9f1c2e4a-7d3b-4c8e-a1f0-5b6d7e8f9a0b", "ip": "198.51.100.20"},
+]
+
+_RISKY_PORTS = ["22", "3389", "445", "1433", "*"]
+
+
+def _open_nsg_port(estate: Estate, key: str, rng: random.Random) -> tuple[str, dict[str, Any]]:
+    row = estate.row(key)
+    rules = list(row["properties"].get("securityRules") or [])
+    port = rng.choice(_RISKY_PORTS)
+    used = {r["properties"].get("priority") for r in rules}
+    priority = next(p for p in range(300, 4096) if p not in used)
+    name = f"Allow-{'Any' if port == '*' else port}-Internet-{priority}"
+    rules.append(
+        {
+            "name": name,
+            "id": f"{row['id']}/securityRules/{name}",
+            "etag": row.get("etag", ""),
+            "type": "Microsoft.Network/networkSecurityGroups/securityRules",
+            "properties": {
+                "provisioningState": "Succeeded",
+                "protocol": "Tcp",
+                "sourcePortRange": "*",
+                "destinationPortRange": port,
+                "sourceAddressPrefix": "*",
+                "destinationAddressPrefix": "*",
+                "access": "Allow",
+                "priority": priority,
+                "direction": "Inbound",
+                "sourcePortRanges": [],
+                "destinationPortRanges": [],
+                "sourceAddressPrefixes": [],
+                "destinationAddressPrefixes": [],
+            },
+        }
+    )
+    return f"opened port {port} to the Internet", {"properties": {"securityRules": rules}}
+
+
+def _toggle_storage(estate: Estate, key: str, rng: random.Random) -> tuple[str, dict[str, Any]]:
+    props = estate.row(key)["properties"]
+    if rng.random() < 0.5:
+        value = not props.get("allowBlobPublicAccess", False)
+        return f"allowBlobPublicAccess -> {value}", {"properties": {"allowBlobPublicAccess": value}}
+    tls = "TLS1_0" if props.get("minimumTlsVersion") == "TLS1_2" else "TLS1_2"
+    return f"minimumTlsVersion -> {tls}", {"properties": {"minimumTlsVersion": tls}}
+
+
+def _vault_access(estate: Estate, key: str, rng: random.Random) -> tuple[str, dict[str, Any]]:
+    current = estate.row(key)["properties"].get("publicNetworkAccess")
+    access = "Disabled" if current == "Enabled" else "Enabled"
+    return f"publicNetworkAccess -> {access}", {"properties": {"publicNetworkAccess": access}}
+
+
+def _retag(estate: Estate, key: str, rng: random.Random) -> tuple[str, dict[str, Any]]:
+    env = rng.choice(["prod", "dev", "test", "staging", "sandbox"])
+    return f"tag environment -> {env}", {"tags": {"environment": env, "lastChangedBy": "portal"}}
+
+
+_MUTATIONS = [
+    ("microsoft.network/networksecuritygroups", _open_nsg_port),
+    ("microsoft.storage/storageaccounts", _toggle_storage),
+    ("microsoft.keyvault/vaults", _vault_access),
+    (None, _retag),
+]
+
+
+def mutate(
+    state: SimState, rng: random.Random, tenant_id: str | None = None
+) -> dict[str, Any] | None:
+    """Change one random resource (of a random tenant unless given); return what changed."""
+    estates = [state.estate(tenant_id)] if tenant_id else state.estates()
+    estates = [e for e in estates if e is not None]
+    if not estates:
+        return None
+    estate = rng.choice(estates)
+    type_name, change = rng.choice(_MUTATIONS)
+    key = estate.random_key(rng, type_name) or estate.random_key(rng)
+    if key is None:
+        return None
+    if type_name is not None and estate.meta(key).type != type_name:  # type: ignore[union-attr]
+        change = _retag
+    summary, patch = change(estate, key, rng)
+    caller = rng.choice(CALLERS)
+    stored = state.modify_resource(key, patch, caller)
+    return {
+        "tenant_id": estate.spec.tenant_id,
+        "id": stored["id"],
+        "change": summary,
+        "caller": caller,
+    }
+
+
+class Mutator:
+    """Applies :func:`mutate` every ``interval`` seconds on a daemon thread."""
+
+    def __init__(
+        self,
+        state: SimState,
+        interval: float,
+        tenant_id: str | None = None,
+        batch: int = 1,
+        seed: int | None = None,
+    ) -> None:
+        self.state = state
+        self.interval = max(0.05, float(interval))
+        self.tenant_id = tenant_id
+        self.batch = max(1, int(batch))
+        self.rng = random.Random(seed)
+        self.changes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="azuresim-mutator", daemon=True)
+
+    def start(self) -> None:
+        """Start the background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop and wait briefly for the thread."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def status(self) -> dict[str, Any]:
+        """JSON-able state."""
+        return {
+            "running": self._thread.is_alive() and not self._stop.is_set(),
+            "interval": self.interval,
+            "tenant_id": self.tenant_id,
+            "batch": self.batch,
+            "changes": self.changes,
+        }
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            for _ in range(self.batch):
+                if mutate(self.state, self.rng, self.tenant_id) is not None:
+                    self.changes += 1

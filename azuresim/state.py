@@ -1,0 +1,140 @@
+"""Everything the simulator knows: tenants and estates, faults, throttling, Activity Log."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from .activitylog import ActivityLog, Caller
+from .estate import SHARED_BUDGET, ByteBudget, Estate
+from .faults import FaultBook
+from .tenants import TenantSpec
+from .throttle import Throttle
+from .tokens import TokenSigner
+
+
+@dataclass
+class SimOptions:
+    """Tunables of one simulator instance."""
+
+    throttling: str = "off"
+    subscription_page_size: int = 50
+    activity_page_size: int = 100
+    graph_default_top: int = 100
+    graph_429_retry_after: bool = False
+    token_lifetime: int = 3599
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SimOptions:
+        """Pick the known keys from a config mapping."""
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+class SimState:
+    """Shared, thread-safe state behind every handler."""
+
+    def __init__(self, options: SimOptions | None = None, budget: ByteBudget = SHARED_BUDGET):
+        self.options = options or SimOptions()
+        self.signer = TokenSigner()
+        self.faults = FaultBook()
+        self.throttle = Throttle(self.options.throttling)
+        self.activity = ActivityLog()
+        self.requests: Counter[str] = Counter()
+        self.started = time.time()
+        self.mutator: Any = None
+        self._budget = budget
+        self._estates: dict[str, Estate] = {}
+        self._sub_owner: dict[str, str] = {}
+        self._lock = threading.RLock()
+
+    # ----- tenants -------------------------------------------------------------------
+    def register(self, spec: TenantSpec) -> Estate:
+        """Add (or replace) a tenant and its estate."""
+        with self._lock:
+            self.unregister(spec.tenant_id)
+            estate = Estate(spec, self._budget)
+            self._estates[spec.tenant_id] = estate
+            for sid in estate.subscription_ids:
+                self._sub_owner[sid] = spec.tenant_id
+            return estate
+
+    def unregister(self, tenant_id: str) -> bool:
+        """Remove a tenant, its estate and its Activity Log; False if unknown."""
+        with self._lock:
+            estate = self._estates.pop(tenant_id.lower(), None)
+            if estate is None:
+                return False
+            for sid in estate.subscription_ids:
+                self._sub_owner.pop(sid, None)
+            self.activity.forget(estate.subscription_ids)
+            estate.release()
+            return True
+
+    def estate(self, tenant_id: str) -> Estate | None:
+        """The estate of a tenant, or None."""
+        return self._estates.get(tenant_id.lower())
+
+    def estates(self) -> list[Estate]:
+        """All registered estates."""
+        return list(self._estates.values())
+
+    def estate_for_subscription(self, subscription_id: str) -> Estate | None:
+        """The estate owning a subscription, or None."""
+        tenant = self._sub_owner.get(subscription_id.lower())
+        return self._estates.get(tenant) if tenant else None
+
+    def estate_for_resource(self, resource_id: str) -> Estate:
+        """The estate owning a resource id; raises LookupError when none does."""
+        parts = resource_id.split("/")
+        if len(parts) < 3 or parts[1].lower() != "subscriptions":
+            raise LookupError(f"'{resource_id}' is not a subscription-scoped resource id")
+        estate = self.estate_for_subscription(parts[2])
+        if estate is None:
+            raise LookupError(f"no simulated tenant owns subscription {parts[2]}")
+        return estate
+
+    # ----- writes (control interface and mutator) ------------------------------------
+    def create_resource(self, body: dict[str, Any], caller: Any) -> dict[str, Any]:
+        """Create a resource and record the write in the Activity Log."""
+        estate = self.estate_for_resource(str(body.get("id", "")))
+        stored = estate.create(body)
+        self.activity.record(
+            estate.spec.tenant_id, stored["id"], "write", Caller.from_value(caller)
+        )
+        return stored
+
+    def modify_resource(
+        self, resource_id: str, patch: dict[str, Any], caller: Any
+    ) -> dict[str, Any]:
+        """Merge-patch a resource and record the write in the Activity Log."""
+        estate = self.estate_for_resource(resource_id)
+        stored = estate.patch(resource_id.lower(), patch)
+        self.activity.record(
+            estate.spec.tenant_id, stored["id"], "write", Caller.from_value(caller)
+        )
+        return stored
+
+    def delete_resource(self, resource_id: str, caller: Any) -> dict[str, Any]:
+        """Delete a resource and record the delete in the Activity Log."""
+        estate = self.estate_for_resource(resource_id)
+        removed = estate.delete(resource_id.lower())
+        self.activity.record(
+            estate.spec.tenant_id, removed["id"], "delete", Caller.from_value(caller)
+        )
+        return removed
+
+    def reset(self) -> None:
+        """Drop tenants, faults, throttling state and events; stop the mutator."""
+        if self.mutator is not None:
+            self.mutator.stop()
+            self.mutator = None
+        with self._lock:
+            for tenant_id in list(self._estates):
+                self.unregister(tenant_id)
+        self.faults.clear()
+        self.throttle = Throttle(self.options.throttling)
+        self.activity.clear()
+        self.requests.clear()
