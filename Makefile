@@ -25,9 +25,17 @@ services: $(DEPS)
 migrate: services
 	@$(WITH_ENV) $(BIN)/python manage.py migrate_schemas --verbosity 0
 
+SIM_PORT ?= 8443
+SIM_URL := https://127.0.0.1:$(SIM_PORT)
+# The demo talks to the local Azure simulator (azuresim), never to Azure.
+DEMO_ENV := AZURE_AUTHORITY_HOST=$(SIM_URL) AZURE_ARM_ENDPOINT=$(SIM_URL) \
+	AZURE_GRAPH_ENDPOINT=$(SIM_URL) AZURE_CA_BUNDLE=$(CURDIR)/var/azuresim/ca.pem SIM_PORT=$(SIM_PORT)
+
 run: migrate
+	@$(WITH_ENV) $(BIN)/python manage.py setup_demo
 	@$(WITH_ENV) $(BIN)/python manage.py ensure_msp_admin
-	@$(WITH_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_DEBUG=$${DJANGO_DEBUG:-true} LOG_FORMAT=$${LOG_FORMAT:-plain} $(BIN)/honcho start -f Procfile
+	@$(WITH_ENV) $(DEMO_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_DEBUG=$${DJANGO_DEBUG:-true} \
+		LOG_FORMAT=$${LOG_FORMAT:-plain} $(BIN)/honcho start -f Procfile
 
 lint: $(DEPS)
 	$(BIN)/ruff check .

@@ -33,3 +33,28 @@ class DriftAdminSite(admin.AdminSite):
             "rows": fleet_rows(),
         }
         return TemplateResponse(request, "admin/fleet.html", context)
+
+
+class TenantAdminSite(admin.AdminSite):
+    """The admin inside one customer tenant (``/t/<slug>/admin/``), for MSP staff.
+
+    The tenant middleware has already decided the user may enter this tenant and has
+    switched the connection to its schema.
+    """
+
+    site_header = "Azure Drift Detector - tenant"
+    site_title = "Azure Drift Detector"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return super().has_permission(request) and user_is_msp(request.user)
+
+    def each_context(self, request: HttpRequest) -> dict:
+        context = super().each_context(request)
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None:
+            context["site_header"] = f"{tenant.name} - Azure Drift Detector"
+            context["index_title"] = f"{tenant.name} ({tenant.slug})"
+        return context
+
+
+tenant_admin_site = TenantAdminSite(name="tenant_admin")

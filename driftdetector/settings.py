@@ -220,3 +220,14 @@ LOGGING = {
         "azure": {"level": "WARNING"},
     },
 }
+
+# Collection: a pass's lock expires this long after its last page (a killed worker's pass
+# is then marked failed by the next one).
+POLL_LOCK_TTL_SECONDS = env.float("POLL_LOCK_TTL_SECONDS", default=300.0)
+# Azure SDK retry / timeout knobs for collection passes.
+AZURE_RETRY_TOTAL = env.int("AZURE_RETRY_TOTAL", default=4)
+AZURE_RETRY_BACKOFF = env.float("AZURE_RETRY_BACKOFF", default=0.8)
+AZURE_READ_TIMEOUT = env.float("AZURE_READ_TIMEOUT", default=60.0)
+AZURE_MAX_THROTTLE_WAIT = env.float("AZURE_MAX_THROTTLE_WAIT", default=60.0)
+# Share one Redis token bucket per principal across all workers (off only for benchmarks).
+AZURE_SHARED_LIMITER = env.bool("AZURE_SHARED_LIMITER", default=True)

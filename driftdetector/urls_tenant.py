@@ -2,9 +2,11 @@
 
 from django.urls import include, path
 
+from driftdetector.admin_site import tenant_admin_site
 from tenants import views as tenant_views
 
 urlpatterns = [
     path("", tenant_views.tenant_home, name="tenant-home"),
+    path("admin/", tenant_admin_site.urls),
     path("api/v1/", include("tenants.api.urls_tenant")),
 ]

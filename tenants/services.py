@@ -159,3 +159,23 @@ def set_tenant_active(tenant: Tenant, *, active: bool) -> Tenant:
         if version is not None:
             sync_polling_task(tenant, version.polling_settings)
     return tenant
+
+
+def save_azure_credential(
+    *, name: str, client_id: str, client_secret: str = "", certificate_pem: str = ""
+) -> AzureCredential:
+    """Create or update the app registration ``name`` (secrets stored encrypted)."""
+    from tenants.validation import normalise_guid
+
+    client_id = normalise_guid(client_id, field="client_id")
+    if not client_secret and not certificate_pem:
+        raise ValidationError("Give a client secret or a certificate.")
+    credential, _ = AzureCredential.objects.update_or_create(
+        name=name,
+        defaults={
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "certificate_pem": certificate_pem,
+        },
+    )
+    return credential

@@ -7,7 +7,9 @@ transactions that roll back, so per-test rows vanish while the tenants stay.
 
 from __future__ import annotations
 
+import itertools
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +21,10 @@ from django.db import connection
 from django.test import Client
 
 from accounts.models import User
+from azuresim.client import SimClient
+from azuresim.server import SimServer, start_in_thread
+from azuresim.state import SimOptions
+from driftdetector.azure import AzureConnection, AzureEndpoints, ClientOptions, connect
 from tenants.models import Tenant
 from tests.factories import UserFactory
 
@@ -169,3 +175,145 @@ def in_tenant() -> Iterator[Callable[[Tenant], Any]]:
 
     yield enter
     connection.set_schema_to_public()
+
+
+# --- The Azure simulator: one in-process server per session, tenants per test ----------
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimServer]:
+    """A simulator on a background thread, unthrottled unless a test says otherwise."""
+    options = SimOptions(throttling="off", subscription_page_size=2, activity_page_size=5)
+    server = start_in_thread(state_dir=tmp_path_factory.mktemp("azuresim"), options=options)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sim_client(sim: SimServer) -> SimClient:
+    """Control-interface client for the session simulator."""
+    return SimClient.from_server(sim)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_faults(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "sim_client" in request.fixturenames:
+        request.getfixturevalue("sim_client").clear_faults()
+
+
+@pytest.fixture
+def make_tenant(sim_client: SimClient) -> Iterator[Callable[..., dict[str, Any]]]:
+    """Register a fresh tenant (unique ids, known secret); removed after the test."""
+    created: list[str] = []
+
+    def make(**spec: Any) -> dict[str, Any]:
+        n = next(_counter)
+        spec.setdefault("name", f"Tenant{n}")
+        spec.setdefault("tenant_id", str(uuid.uuid4()))
+        spec.setdefault("client_id", str(uuid.uuid4()))
+        spec.setdefault("client_secret", f"secret-{n}")
+        spec.setdefault("subscriptions", 2)
+        spec.setdefault("resources", 60)
+        spec.setdefault("seed", n)
+        tenant = sim_client.register_tenant(**spec)
+        tenant["client_secret"] = spec["client_secret"]
+        created.append(tenant["tenant_id"])
+        return tenant
+
+    yield make
+    for tenant_id in created:
+        sim_client.remove_tenant(tenant_id)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Redis database 15 of the configured server, for limiter tests (keys are prefixed)."""
+    return f"{settings.REDIS_URL.rstrip('/')}/15"
+
+
+FAST = ClientOptions(
+    retry_total=2,
+    retry_backoff_factor=0.01,
+    retry_backoff_max=0.05,
+    max_throttle_retries=2,
+    max_throttle_wait=10.0,
+    connection_timeout=5.0,
+    read_timeout=5.0,
+)
+
+
+@pytest.fixture(scope="session")
+def endpoints(sim: SimServer) -> AzureEndpoints:
+    """Every endpoint pointed at the simulator, trusting its CA."""
+    return AzureEndpoints(
+        authority_host=sim.base_url,
+        arm_endpoint=sim.base_url,
+        graph_endpoint=sim.base_url,
+        ca_bundle=str(sim.ca_path),
+    )
+
+
+@pytest.fixture
+def connect_to(endpoints: AzureEndpoints) -> Iterator[Callable[..., AzureConnection]]:
+    """Open connections to simulated tenants with fast retry settings; closed afterwards."""
+    opened: list[AzureConnection] = []
+
+    def make(tenant: dict[str, Any], **kwargs: Any) -> AzureConnection:
+        kwargs.setdefault("client_secret", tenant["client_secret"])
+        kwargs.setdefault("options", FAST)
+        conn = connect(tenant["tenant_id"], tenant["client_id"], endpoints, **kwargs)
+        opened.append(conn)
+        return conn
+
+    yield make
+    for conn in opened:
+        conn.close()
+
+
+@pytest.fixture
+def azure_tenant(make_tenant, settings, sim):
+    """Wire a Django tenant to a fresh simulated Azure tenant with the same Entra tenant id.
+
+    Returns a function ``(tenant, **simulator spec) -> spec``; the tenant gets an
+    AzureCredential for the simulator's app and the product's Azure endpoints point at it.
+    """
+    from tenants.services import save_azure_credential
+
+    settings.AZURE_AUTHORITY_HOST = settings.AZURE_ARM_ENDPOINT = sim.base_url
+    settings.AZURE_GRAPH_ENDPOINT = sim.base_url
+    settings.AZURE_CA_BUNDLE = str(sim.ca_path)
+    settings.AZURE_RETRY_TOTAL = 2
+    settings.AZURE_RETRY_BACKOFF = 0.01
+    settings.AZURE_READ_TIMEOUT = 3.0
+    settings.AZURE_MAX_THROTTLE_WAIT = 10.0
+
+    def wire(tenant: Tenant, **spec: Any) -> dict[str, Any]:
+        spec.setdefault("resources", 120)
+        spec.setdefault("subscriptions", 2)
+        simulated = make_tenant(tenant_id=tenant.azure_tenant_id, **spec)
+        tenant.azure_credential = save_azure_credential(
+            name=f"app for {tenant.slug} {uuid.uuid4().hex[:6]}",
+            client_id=simulated["client_id"],
+            client_secret=simulated["client_secret"],
+        )
+        tenant.save(update_fields=["azure_credential"])
+        return simulated
+
+    return wire
+
+
+@pytest.fixture
+def collect():
+    """Run a collection pass of a tenant in its schema; returns the PollRun."""
+    from django_tenants.utils import tenant_context
+
+    from configurations.services import PassOptions, run_collection_pass
+
+    def run(tenant: Tenant, **options: Any):
+        with tenant_context(tenant):
+            return run_collection_pass(tenant, PassOptions(trigger="test", **options))
+
+    return run

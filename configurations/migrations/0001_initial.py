@@ -5,80 +5,147 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='PollRun',
+            name="PollRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('running', 'running'), ('succeeded', 'succeeded'), ('partial', 'partial'), ('failed', 'failed')], default='running', max_length=10)),
-                ('trigger', models.CharField(default='schedule', max_length=30)),
-                ('started_at', models.DateTimeField(db_index=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('seen', models.PositiveIntegerField(default=0)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('deleted', models.PositiveIntegerField(default=0)),
-                ('restored', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('pages', models.PositiveIntegerField(default=0)),
-                ('azure_calls', models.PositiveIntegerField(default=0)),
-                ('throttle_waits', models.PositiveIntegerField(default=0)),
-                ('throttle_wait_seconds', models.FloatField(default=0)),
-                ('duration_seconds', models.FloatField(blank=True, null=True)),
-                ('subscriptions_complete', models.JSONField(blank=True, default=list)),
-                ('subscriptions_incomplete', models.JSONField(blank=True, default=list)),
-                ('error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "running"),
+                            ("succeeded", "succeeded"),
+                            ("partial", "partial"),
+                            ("failed", "failed"),
+                        ],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("trigger", models.CharField(default="schedule", max_length=30)),
+                ("started_at", models.DateTimeField(db_index=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("seen", models.PositiveIntegerField(default=0)),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("deleted", models.PositiveIntegerField(default=0)),
+                ("restored", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("pages", models.PositiveIntegerField(default=0)),
+                ("azure_calls", models.PositiveIntegerField(default=0)),
+                ("throttle_waits", models.PositiveIntegerField(default=0)),
+                ("throttle_wait_seconds", models.FloatField(default=0)),
+                ("duration_seconds", models.FloatField(blank=True, null=True)),
+                ("subscriptions_complete", models.JSONField(blank=True, default=list)),
+                ("subscriptions_incomplete", models.JSONField(blank=True, default=list)),
+                ("error", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='Configuration',
+            name="Configuration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(default='azure_resource_graph', max_length=40)),
-                ('resource_id', models.CharField(help_text='Lower-cased ARM id.', max_length=1024, unique=True)),
-                ('resource_type', models.CharField(db_index=True, max_length=200)),
-                ('resource_name', models.CharField(max_length=400)),
-                ('subscription_id', models.CharField(db_index=True, max_length=36)),
-                ('resource_group', models.CharField(blank=True, db_index=True, max_length=200)),
-                ('location', models.CharField(blank=True, max_length=60)),
-                ('config_data', models.JSONField()),
-                ('config_hash', models.CharField(max_length=64)),
-                ('first_seen', models.DateTimeField()),
-                ('last_seen', models.DateTimeField()),
-                ('last_updated', models.DateTimeField()),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('last_seen_run', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='configurations.pollrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(default="azure_resource_graph", max_length=40)),
+                (
+                    "resource_id",
+                    models.CharField(help_text="Lower-cased ARM id.", max_length=1024, unique=True),
+                ),
+                ("resource_type", models.CharField(db_index=True, max_length=200)),
+                ("resource_name", models.CharField(max_length=400)),
+                ("subscription_id", models.CharField(db_index=True, max_length=36)),
+                ("resource_group", models.CharField(blank=True, db_index=True, max_length=200)),
+                ("location", models.CharField(blank=True, max_length=60)),
+                ("config_data", models.JSONField()),
+                ("config_hash", models.CharField(max_length=64)),
+                ("first_seen", models.DateTimeField()),
+                ("last_seen", models.DateTimeField()),
+                ("last_updated", models.DateTimeField()),
+                ("deleted_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "last_seen_run",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="configurations.pollrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['resource_id'],
+                "ordering": ["resource_id"],
             },
         ),
         migrations.CreateModel(
-            name='ConfigurationHistory',
+            name="ConfigurationHistory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('previous_config', models.JSONField(blank=True, null=True)),
-                ('new_config', models.JSONField(blank=True, null=True)),
-                ('changed_at', models.DateTimeField(db_index=True)),
-                ('change_type', models.CharField(choices=[('created', 'created'), ('updated', 'updated'), ('deleted', 'deleted'), ('restored', 'restored')], max_length=10)),
-                ('changed_by', models.CharField(default='unknown', max_length=255)),
-                ('configuration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='history', to='configurations.configuration')),
-                ('poll_run', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='changes', to='configurations.pollrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("previous_config", models.JSONField(blank=True, null=True)),
+                ("new_config", models.JSONField(blank=True, null=True)),
+                ("changed_at", models.DateTimeField(db_index=True)),
+                (
+                    "change_type",
+                    models.CharField(
+                        choices=[
+                            ("created", "created"),
+                            ("updated", "updated"),
+                            ("deleted", "deleted"),
+                            ("restored", "restored"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("changed_by", models.CharField(default="unknown", max_length=255)),
+                (
+                    "configuration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="history",
+                        to="configurations.configuration",
+                    ),
+                ),
+                (
+                    "poll_run",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="changes",
+                        to="configurations.pollrun",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'configuration history',
-                'ordering': ['-changed_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('configuration', 'poll_run'), name='history_one_change_per_resource_per_run')],
+                "verbose_name_plural": "configuration history",
+                "ordering": ["-changed_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("configuration", "poll_run"),
+                        name="history_one_change_per_resource_per_run",
+                    )
+                ],
             },
         ),
     ]

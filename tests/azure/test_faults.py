@@ -12,7 +12,7 @@ from driftdetector.azure import (
     iter_resource_pages,
     list_subscriptions,
 )
-from tests.azure.conftest import FAST
+from tests.conftest import FAST
 
 
 def test_429_with_retry_after_waits_then_succeeds(sim_client, connect_to, make_tenant):

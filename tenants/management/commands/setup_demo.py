@@ -1,0 +1,93 @@
+"""Wire the demo MSP to the local Azure simulator: app registration, customer tenants, config.
+
+``make run`` calls this before starting the processes. It is idempotent: tenants that
+exist are kept. It writes ``var/azuresim/demo.json`` (the simulator's tenants, each with
+a seeded estate, and a mutator that changes resources on a timer, so drift appears by
+itself) and makes sure the simulator's CA exists so the workers can trust it from the
+first request.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from tenants import services
+from tenants.models import Tenant
+
+DEMO_NAMESPACE = uuid.UUID("6d1f3c1e-5b7a-4f7e-9a51-2f6f4c0d9e10")
+DEMO_CLIENT_ID = str(uuid.uuid5(DEMO_NAMESPACE, "msp-demo-app"))
+DEMO_CLIENT_SECRET = "demo-secret-for-the-local-simulator"  # noqa: S105 - only valid against azuresim
+DEMO_TENANTS = [
+    ("Contoso", "contoso", 2, 400),
+    ("Fabrikam", "fabrikam", 1, 250),
+    ("Northwind Traders", "northwind", 3, 600),
+]
+
+
+def demo_tenant_id(slug: str) -> str:
+    """The fixed Entra tenant id of a demo customer."""
+    return str(uuid.uuid5(DEMO_NAMESPACE, slug))
+
+
+class Command(BaseCommand):
+    help = "Create the demo customer tenants and the simulator config for `make run`."
+
+    def add_arguments(self, parser: Any) -> None:
+        default_state_dir = Path(settings.BASE_DIR) / "var" / "azuresim"
+        parser.add_argument("--state-dir", default=str(default_state_dir))
+        parser.add_argument("--poll-minutes", type=int, default=1)
+        parser.add_argument("--mutate-every", type=float, default=20.0)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from azuresim.tls import prepare_tls
+
+        state_dir = Path(options["state_dir"])
+        prepare_tls(state_dir, ["127.0.0.1"])
+        credential = services.save_azure_credential(
+            name="MSP demo app (simulator)",
+            client_id=DEMO_CLIENT_ID,
+            client_secret=DEMO_CLIENT_SECRET,
+        )
+        sim_tenants = []
+        for index, (name, slug, subscriptions, resources) in enumerate(DEMO_TENANTS, start=1):
+            tenant = Tenant.objects.filter(slug=slug).first()
+            if tenant is None:
+                tenant = services.onboard_tenant(
+                    name=name,
+                    slug=slug,
+                    azure_tenant_id=demo_tenant_id(slug),
+                    azure_credential=credential,
+                    actor="setup_demo",
+                    settings_overrides={
+                        "polling_settings": {
+                            "enabled": True,
+                            "interval_minutes": options["poll_minutes"],
+                            "page_size": 1000,
+                        }
+                    },
+                )
+                self.stdout.write(f"  onboarded demo tenant {name} at /t/{slug}/")
+            sim_tenants.append(
+                {
+                    "name": name,
+                    "tenant_id": tenant.azure_tenant_id,
+                    "client_id": DEMO_CLIENT_ID,
+                    "client_secret": DEMO_CLIENT_SECRET,
+                    "subscriptions": subscriptions,
+                    "resources": resources,
+                    "seed": index,
+                }
+            )
+        config = {
+            "options": {"throttling": "headers"},
+            "tenants": sim_tenants,
+            "mutator": {"interval": options["mutate_every"], "batch": 2, "seed": 7},
+        }
+        (state_dir / "demo.json").write_text(json.dumps(config, indent=2))
+        self.stdout.write(f"  simulator config: {state_dir / 'demo.json'}")
