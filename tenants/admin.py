@@ -47,7 +47,7 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "slug", "azure_tenant_id"]
     inlines = [DomainInline, SettingsHistoryInline]
-    actions = ["activate", "deactivate"]
+    actions = ["poll_now", "activate", "deactivate"]
 
     def get_form(self, request: HttpRequest, obj: Tenant | None = None, **kwargs: Any):
         if obj is None:
@@ -104,6 +104,13 @@ class TenantAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         if change:
             super().save_related(request, form, formsets, change)
+
+    @admin.action(description="Poll selected tenants now", permissions=["change"])
+    def poll_now(self, request: HttpRequest, queryset: Any) -> None:
+        tenants = list(queryset.exclude(schema_name="public").filter(is_active=True))
+        for tenant in tenants:
+            services.request_poll(tenant, trigger=f"admin:{request.user.username}")
+        self.message_user(request, f"Queued a collection pass for {len(tenants)} tenant(s).")
 
     @admin.action(description="Activate selected tenants", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: Any) -> None:

@@ -106,6 +106,8 @@ def onboard_tenant(
             action="tenant.onboarded",
             resource=f"tenant:{tenant.slug}",
         )
+        if azure_credential is not None and version.polling_settings.get("enabled", True):
+            request_poll(tenant, trigger="onboarding")
     logger.info("tenant onboarded", extra={"tenant_slug": tenant.slug, "actor": actor})
     return tenant
 
@@ -148,6 +150,20 @@ def sync_polling_task(tenant: Tenant, polling_settings: dict[str, Any]) -> Perio
         },
     )
     return task
+
+
+def request_poll(tenant: Tenant, *, trigger: str) -> None:
+    """Queue a collection pass of ``tenant`` now (sent when the caller's transaction commits)."""
+    from driftdetector.celery import app
+
+    transaction.on_commit(
+        lambda: app.send_task(
+            POLL_TASK_NAME,
+            kwargs={"trigger": trigger},
+            headers={"_schema_name": tenant.schema_name},
+            queue=POLL_QUEUE,
+        )
+    )
 
 
 def set_tenant_active(tenant: Tenant, *, active: bool) -> Tenant:

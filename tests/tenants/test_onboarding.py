@@ -213,3 +213,42 @@ def test_migrate_schemas_migrates_a_schema_that_is_behind(capsys):
 
     assert "1 behind" in capsys.readouterr().out
     assert schemas.schemas_needing_migration([tenant.schema_name]) == []
+
+
+def test_onboarding_with_a_credential_queues_a_first_poll_after_commit(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from driftdetector.celery import app
+
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, *args, **kw: sent.append((name, kw)))
+    credential = services.save_azure_credential(
+        name="first-poll", client_id=new_azure_tenant_id(), client_secret="x"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        onboard("first-poll", azure_credential=credential)
+        assert sent == [], "nothing is sent before commit"
+    polls = [entry for entry in sent if entry[0] == "configurations.tasks.poll_tenant"]
+    assert polls == [
+        (
+            "configurations.tasks.poll_tenant",
+            {
+                "kwargs": {"trigger": "onboarding"},
+                "headers": {"_schema_name": "first_poll"},
+                "queue": "poll",
+            },
+        )
+    ]
+
+
+def test_onboarding_without_a_credential_queues_no_poll(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from driftdetector.celery import app
+
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, *args, **kw: sent.append(name))
+    with django_capture_on_commit_callbacks(execute=True):
+        onboard("no-credential")
+    assert "configurations.tasks.poll_tenant" not in sent
+    assert "auditlog.tasks.record_platform_event" in sent

@@ -73,6 +73,9 @@ class Command(BaseCommand):
                     },
                 )
                 self.stdout.write(f"  onboarded demo tenant {name} at /t/{slug}/")
+            elif tenant.azure_credential_id is None:
+                tenant.azure_credential = credential
+                tenant.save(update_fields=["azure_credential"])
             sim_tenants.append(
                 {
                     "name": name,
