@@ -85,7 +85,6 @@ class ConfigurationAdmin(ReadOnlyAdmin):
         "resource_group",
         "location",
         "first_seen",
-        "last_seen",
         "last_updated",
         "deleted_at",
         "config_hash",

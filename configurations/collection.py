@@ -23,6 +23,7 @@ class Observed:
     location: str
     config: dict[str, Any]
     config_hash: str
+    source_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Stored:
     pk: int
     config_hash: str
     deleted: bool
+    source_hash: str = ""
 
 
 @dataclass
@@ -41,7 +43,7 @@ class PagePlan:
     created: list[Observed] = field(default_factory=list)
     updated: list[tuple[Stored, Observed]] = field(default_factory=list)
     restored: list[tuple[Stored, Observed]] = field(default_factory=list)
-    unchanged: list[Stored] = field(default_factory=list)
+    unchanged: list[tuple[Stored, Observed]] = field(default_factory=list)
 
 
 def plan_page(
@@ -65,11 +67,13 @@ def plan_page(
         elif differs(previous, item) if differs else previous.config_hash != item.config_hash:
             plan.updated.append((previous, item))
         else:
-            plan.unchanged.append(previous)
+            plan.unchanged.append((previous, item))
     return plan
 
 
-def observe(resource: dict[str, Any], normalized: dict[str, Any], config_hash: str) -> Observed:
+def observe(
+    resource: dict[str, Any], normalized: dict[str, Any], config_hash: str, source_hash: str = ""
+) -> Observed:
     """Pull the indexed columns out of a normalised resource."""
     resource_id = str(normalized["id"])
     return Observed(
@@ -81,6 +85,7 @@ def observe(resource: dict[str, Any], normalized: dict[str, Any], config_hash: s
         location=str(normalized.get("location") or ""),
         config=normalized,
         config_hash=config_hash,
+        source_hash=source_hash,
     )
 
 

@@ -42,7 +42,12 @@ class PollRun(models.Model):
 
 
 class Configuration(models.Model):
-    """Current normalised configuration of one Azure resource (tombstoned, never deleted)."""
+    """Current normalised configuration of one Azure resource (tombstoned, never deleted).
+
+    A present resource was seen by the tenant's latest successful pass (a complete pass
+    tombstones what it did not see), so "last seen" is that PollRun's time, not a column
+    rewritten for every resource on every pass.
+    """
 
     source = models.CharField(max_length=40, default="azure_resource_graph")
     resource_id = models.CharField(max_length=1024, unique=True, help_text="Lower-cased ARM id.")
@@ -53,11 +58,13 @@ class Configuration(models.Model):
     location = models.CharField(max_length=60, blank=True)
     config_data = models.JSONField()
     config_hash = models.CharField(max_length=64)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
-    last_seen_run = models.ForeignKey(
-        PollRun, null=True, on_delete=models.SET_NULL, related_name="+"
+    source_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="sha256 of the row as Azure returned it (and the rules version): an unchanged "
+        "row skips normalisation.",
     )
+    first_seen = models.DateTimeField()
     last_updated = models.DateTimeField()
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
 

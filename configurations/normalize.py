@@ -91,6 +91,12 @@ def load_rules(path: str | None = None) -> NormalizationRules:
     return NormalizationRules.from_dict(json.loads(Path(path or RULES_PATH).read_text("utf-8")))
 
 
+@cache
+def rules_fingerprint(path: str | None = None) -> str:
+    """sha256 of the rules file: stored hashes of raw rows are only valid under the same rules."""
+    return hashlib.sha256(Path(path or RULES_PATH).read_bytes()).hexdigest()
+
+
 def _is_arm_id(value: str) -> bool:
     return value[:15].lower().startswith(_ARM_ID_PREFIXES) if value.startswith("/") else False
 

@@ -9,13 +9,15 @@ pass ``partial`` and tombstones nothing. Runs with the connection in the tenant 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
@@ -24,7 +26,7 @@ from django.utils import timezone
 from configurations import collection
 from configurations.locks import TenantPassLock
 from configurations.models import Configuration, ConfigurationHistory, PollRun
-from configurations.normalize import InvalidResourceError, normalize_and_hash
+from configurations.normalize import InvalidResourceError, normalize_and_hash, rules_fingerprint
 from driftdetector.azure import clients as azure_clients
 from driftdetector.azure.endpoints import endpoints_from_settings
 from driftdetector.azure.errors import AzureAccessError, AzureAuthError
@@ -123,156 +125,213 @@ def _naive_differs(stored_configs: dict[int, dict[str, Any]]) -> Callable[..., b
     return differs
 
 
+def source_hash(row: dict[str, Any]) -> str:
+    """sha256 of a raw Resource Graph row (key-sorted) salted with the normalisation rules.
+
+    Equal source hashes mean the normalised config is equal too, so the pass can skip
+    normalising; the rules fingerprint makes a rules change re-normalise everything once.
+    """
+    digest = hashlib.sha256(rules_fingerprint().encode())
+    digest.update(orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()
+
+
+@dataclass
+class _PassState:
+    """What a pass accumulates across pages: ids of the resources it saw, rejected rows."""
+
+    seen: set[int] = field(default_factory=set)
+    rejected: int = 0
+
+
+def _raw_rows_by_id(rows: list[Any], state: _PassState) -> dict[str, tuple[dict[str, Any], str]]:
+    """A page's raw rows by lower-cased id, each with its source hash; id-less rows rejected."""
+    by_id: dict[str, tuple[dict[str, Any], str]] = {}
+    for row in rows:
+        resource_id = str(row.get("id") or "").lower() if isinstance(row, dict) else ""
+        if not resource_id:
+            state.rejected += 1
+            logger.warning("skipping a row without an id: %.200s", row)
+            continue
+        by_id[resource_id] = (row, source_hash(row))
+    return by_id
+
+
 def _write_page(
     run: PollRun,
     page: ResourcePage,
     callers: _CallerLookup,
     now: datetime,
     options: PassOptions,
-) -> int:
-    """Normalise and store one page in one transaction; return the count of rejected rows."""
-    observed: dict[str, collection.Observed] = {}
-    rejected = 0
-    for row in page.rows:
+    state: _PassState,
+) -> None:
+    """Store one page in one transaction: only new, changed or restored resources are written.
+
+    A row whose raw source hash equals the stored one is unchanged without being
+    normalised (the hash short-circuit); the others are normalised and their config hash
+    compared. In naive mode (short-circuit off) every stored config is diffed with deepdiff.
+    """
+    raw = _raw_rows_by_id(page.rows, state)
+    stored: dict[str, collection.Stored] = {}
+    unchanged_raw: set[str] = set()
+    for resource_id, pk, digest, src, deleted_at in Configuration.objects.filter(
+        resource_id__in=list(raw)
+    ).values_list("resource_id", "pk", "config_hash", "source_hash", "deleted_at"):
+        if options.hash_short_circuit and deleted_at is None and src == raw[resource_id][1]:
+            unchanged_raw.add(resource_id)
+            state.seen.add(pk)
+        else:
+            stored[resource_id] = collection.Stored(pk, digest, deleted_at is not None, src)
+
+    observed: list[collection.Observed] = []
+    for resource_id, (row, src) in raw.items():
+        if resource_id in unchanged_raw:
+            continue
         try:
             normalized, digest = normalize_and_hash(row)
         except InvalidResourceError as exc:
-            rejected += 1
+            state.rejected += 1
             logger.warning("skipping malformed resource: %s", exc)
             continue
-        item = collection.observe(row, normalized, digest)
-        observed[item.resource_id] = item
-    stored = {
-        rid: collection.Stored(pk=pk, config_hash=digest, deleted=deleted_at is not None)
-        for rid, pk, digest, deleted_at in Configuration.objects.filter(
-            resource_id__in=list(observed)
-        ).values_list("resource_id", "pk", "config_hash", "deleted_at")
-    }
+        observed.append(collection.observe(row, normalized, digest, src))
+
     differs = None
     if not options.hash_short_circuit:
         configs = dict(
-            Configuration.objects.filter(pk__in=[s.pk for s in stored.values()]).values_list(
+            Configuration.objects.filter(pk__in=[e.pk for e in stored.values()]).values_list(
                 "pk", "config_data"
             )
         )
         differs = _naive_differs(configs)
-    plan = collection.plan_page(observed.values(), stored, differs=differs)
-
+    plan = collection.plan_page(observed, stored, differs=differs)
+    state.seen.update(entry.pk for entry, _ in plan.unchanged + plan.updated + plan.restored)
     with transaction.atomic():
-        changed_pairs = plan.updated + plan.restored
-        previous_configs = dict(
-            Configuration.objects.filter(pk__in=[s.pk for s, _ in changed_pairs]).values_list(
-                "pk", "config_data"
-            )
-        )
-        created_rows = Configuration.objects.bulk_create(
-            [
-                Configuration(
-                    resource_id=item.resource_id,
-                    resource_type=item.resource_type,
-                    resource_name=item.resource_name,
-                    subscription_id=item.subscription_id,
-                    resource_group=item.resource_group,
-                    location=item.location,
-                    config_data=item.config,
-                    config_hash=item.config_hash,
-                    first_seen=now,
-                    last_seen=now,
-                    last_seen_run=run,
-                    last_updated=now,
-                )
-                for item in plan.created
-            ]
-        )
-        Configuration.objects.bulk_update(
-            [
-                Configuration(
-                    pk=stored_row.pk,
-                    resource_type=item.resource_type,
-                    resource_name=item.resource_name,
-                    subscription_id=item.subscription_id,
-                    resource_group=item.resource_group,
-                    location=item.location,
-                    config_data=item.config,
-                    config_hash=item.config_hash,
-                    last_seen=now,
-                    last_seen_run=run,
-                    last_updated=now,
-                    deleted_at=None,
-                )
-                for stored_row, item in changed_pairs
-            ],
-            [
-                "resource_type",
-                "resource_name",
-                "subscription_id",
-                "resource_group",
-                "location",
-                "config_data",
-                "config_hash",
-                "last_seen",
-                "last_seen_run",
-                "last_updated",
-                "deleted_at",
-            ],
-            batch_size=500,
-        )
-        if plan.unchanged:
-            Configuration.objects.filter(pk__in=[s.pk for s in plan.unchanged]).update(
-                last_seen=now, last_seen_run=run
-            )
-        history = [
-            ConfigurationHistory(
-                configuration_id=row.pk,
-                previous_config=None,
-                new_config=item.config,
-                changed_at=now,
-                change_type=ConfigurationHistory.ChangeType.CREATED,
-                changed_by=callers.caller(item.subscription_id, item.resource_id),
-                poll_run=run,
-            )
-            for row, item in zip(created_rows, plan.created, strict=True)
-        ]
-        for change_type, pairs in (
-            (ConfigurationHistory.ChangeType.UPDATED, plan.updated),
-            (ConfigurationHistory.ChangeType.RESTORED, plan.restored),
-        ):
-            history.extend(
-                ConfigurationHistory(
-                    configuration_id=stored_row.pk,
-                    previous_config=previous_configs.get(stored_row.pk),
-                    new_config=item.config,
-                    changed_at=now,
-                    change_type=change_type,
-                    changed_by=callers.caller(item.subscription_id, item.resource_id),
-                    poll_run=run,
-                )
-                for stored_row, item in pairs
-            )
-        ConfigurationHistory.objects.bulk_create(history, batch_size=500)
+        created = _store_plan(run, plan, callers, now)
+        state.seen.update(created)
         PollRun.objects.filter(pk=run.pk).update(
             pages=F("pages") + 1,
-            seen=F("seen") + len(observed),
+            seen=F("seen") + len(unchanged_raw) + len(observed),
             created=F("created") + len(plan.created),
             updated=F("updated") + len(plan.updated),
             restored=F("restored") + len(plan.restored),
-            unchanged=F("unchanged") + len(plan.unchanged),
+            unchanged=F("unchanged") + len(unchanged_raw) + len(plan.unchanged),
             heartbeat_at=timezone.now(),
         )
-    return rejected
 
 
-def _tombstone_missing(run: PollRun, subscriptions: list[str], now: datetime) -> int:
-    """Mark resources of fully listed subscriptions not seen in ``run`` as deleted."""
-    total = 0
-    missing = Configuration.objects.filter(
+def _store_plan(
+    run: PollRun, plan: collection.PagePlan, callers: _CallerLookup, now: datetime
+) -> list[int]:
+    """Bulk-write a page's plan (rows and history); returns the ids of created rows."""
+    changed_pairs = plan.updated + plan.restored
+    previous_configs = dict(
+        Configuration.objects.filter(pk__in=[s.pk for s, _ in changed_pairs]).values_list(
+            "pk", "config_data"
+        )
+    )
+    created_rows = Configuration.objects.bulk_create(
+        [
+            Configuration(
+                resource_id=item.resource_id,
+                resource_type=item.resource_type,
+                resource_name=item.resource_name,
+                subscription_id=item.subscription_id,
+                resource_group=item.resource_group,
+                location=item.location,
+                config_data=item.config,
+                config_hash=item.config_hash,
+                source_hash=item.source_hash,
+                first_seen=now,
+                last_updated=now,
+            )
+            for item in plan.created
+        ]
+    )
+    Configuration.objects.bulk_update(
+        [
+            Configuration(
+                pk=stored_row.pk,
+                resource_type=item.resource_type,
+                resource_name=item.resource_name,
+                subscription_id=item.subscription_id,
+                resource_group=item.resource_group,
+                location=item.location,
+                config_data=item.config,
+                config_hash=item.config_hash,
+                source_hash=item.source_hash,
+                last_updated=now,
+                deleted_at=None,
+            )
+            for stored_row, item in changed_pairs
+        ],
+        [
+            "resource_type",
+            "resource_name",
+            "subscription_id",
+            "resource_group",
+            "location",
+            "config_data",
+            "config_hash",
+            "source_hash",
+            "last_updated",
+            "deleted_at",
+        ],
+        batch_size=500,
+    )
+    # Same config, new raw form (an etag moved): remember the raw hash for next time.
+    Configuration.objects.bulk_update(
+        [
+            Configuration(pk=entry.pk, source_hash=item.source_hash)
+            for entry, item in plan.unchanged
+            if entry.source_hash != item.source_hash
+        ],
+        ["source_hash"],
+        batch_size=500,
+    )
+    history = [
+        ConfigurationHistory(
+            configuration_id=row.pk,
+            previous_config=None,
+            new_config=item.config,
+            changed_at=now,
+            change_type=ConfigurationHistory.ChangeType.CREATED,
+            changed_by=callers.caller(item.subscription_id, item.resource_id),
+            poll_run=run,
+        )
+        for row, item in zip(created_rows, plan.created, strict=True)
+    ]
+    for change_type, pairs in (
+        (ConfigurationHistory.ChangeType.UPDATED, plan.updated),
+        (ConfigurationHistory.ChangeType.RESTORED, plan.restored),
+    ):
+        history.extend(
+            ConfigurationHistory(
+                configuration_id=stored_row.pk,
+                previous_config=previous_configs.get(stored_row.pk),
+                new_config=item.config,
+                changed_at=now,
+                change_type=change_type,
+                changed_by=callers.caller(item.subscription_id, item.resource_id),
+                poll_run=run,
+            )
+            for stored_row, item in pairs
+        )
+    ConfigurationHistory.objects.bulk_create(history, batch_size=500)
+    return [row.pk for row in created_rows]
+
+
+def _tombstone_missing(
+    run: PollRun, subscriptions: list[str], seen: set[int], now: datetime
+) -> int:
+    """Tombstone present resources of fully listed subscriptions that this pass did not see."""
+    candidates = Configuration.objects.filter(
         subscription_id__in=subscriptions, deleted_at__isnull=True
-    ).exclude(last_seen_run=run)
-    while True:
+    ).values_list("pk", flat=True)
+    missing = [pk for pk in candidates.iterator(chunk_size=5000) if pk not in seen]
+    for start in range(0, len(missing), 1000):
+        batch = missing[start : start + 1000]
         with transaction.atomic():
-            batch = list(missing.values_list("pk", "config_data")[:1000])
-            if not batch:
-                return total
+            configs = Configuration.objects.filter(pk__in=batch).values_list("pk", "config_data")
             ConfigurationHistory.objects.bulk_create(
                 [
                     ConfigurationHistory(
@@ -284,14 +343,12 @@ def _tombstone_missing(run: PollRun, subscriptions: list[str], now: datetime) ->
                         changed_by=UNKNOWN_CALLER,
                         poll_run=run,
                     )
-                    for pk, config in batch
+                    for pk, config in configs
                 ]
             )
-            Configuration.objects.filter(pk__in=[pk for pk, _ in batch]).update(
-                deleted_at=now, last_updated=now
-            )
+            Configuration.objects.filter(pk__in=batch).update(deleted_at=now, last_updated=now)
             PollRun.objects.filter(pk=run.pk).update(deleted=F("deleted") + len(batch))
-            total += len(batch)
+    return len(missing)
 
 
 def _record_status(tenant: Tenant, run: PollRun) -> None:
@@ -330,7 +387,7 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
         complete: list[str] = []
         subscriptions: list[str] = []
         conn = None
-        rejected = 0
+        state = _PassState()
         try:
             conn = open_connection(tenant)
             subscriptions = [s.lower() for s in polling.get("subscriptions") or []] or [
@@ -350,18 +407,18 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
                 started + CALLER_WINDOW_SLACK,
             )
             for page in iter_resource_pages(conn, subscriptions, page_size=page_size):
-                rejected += _write_page(run, page, callers, started, options)
+                _write_page(run, page, callers, started, options, state)
                 if page.batch_complete:
                     complete.extend(page.subscriptions)
                 lock.extend()
                 if options.progress:
                     run.refresh_from_db()
                     options.progress(run, page.total_records)
-            if rejected:
-                raise _RejectedRows(f"{rejected} malformed resource(s) skipped")
+            if state.rejected:
+                raise _RejectedRows(f"{state.rejected} malformed resource(s) skipped")
             status, error = PollRun.Status.SUCCEEDED, ""
             tombstone_scope = complete + ([""] if set(complete) >= set(subscriptions) else [])
-            _tombstone_missing(run, tombstone_scope, timezone.now())
+            _tombstone_missing(run, tombstone_scope, state.seen, timezone.now())
         except (AzureAccessError, CollectionConfigError, _RejectedRows) as exc:
             run.refresh_from_db()
             fatal = isinstance(exc, AzureAuthError | CollectionConfigError) or not run.pages

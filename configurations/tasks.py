@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from driftdetector.celery import app
@@ -27,7 +28,10 @@ def poll_tenant(trigger: str = "schedule") -> dict[str, Any]:
     if not tenant.is_active:
         return {"tenant": tenant.slug, "skipped": "tenant inactive"}
     try:
-        run = run_collection_pass(tenant, PassOptions(trigger=trigger))
+        run = run_collection_pass(
+            tenant,
+            PassOptions(trigger=trigger, hash_short_circuit=settings.COLLECTION_HASH_SHORT_CIRCUIT),
+        )
     except PassAlreadyRunning:
         logger.info("pass of %s skipped: another one is running", tenant.slug)
         return {"tenant": tenant.slug, "skipped": "another pass is running"}

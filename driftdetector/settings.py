@@ -231,3 +231,5 @@ AZURE_READ_TIMEOUT = env.float("AZURE_READ_TIMEOUT", default=60.0)
 AZURE_MAX_THROTTLE_WAIT = env.float("AZURE_MAX_THROTTLE_WAIT", default=60.0)
 # Share one Redis token bucket per principal across all workers (off only for benchmarks).
 AZURE_SHARED_LIMITER = env.bool("AZURE_SHARED_LIMITER", default=True)
+# Skip resources whose hash did not move (off only to benchmark the naive deepdiff path).
+COLLECTION_HASH_SHORT_CIRCUIT = env.bool("COLLECTION_HASH_SHORT_CIRCUIT", default=True)

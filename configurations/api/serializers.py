@@ -34,7 +34,6 @@ class ConfigurationSerializer(TenantTagged, serializers.ModelSerializer):
             "location",
             "config_hash",
             "first_seen",
-            "last_seen",
             "last_updated",
             "deleted_at",
         ]

@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 from azure.core.exceptions import AzureError
+from azure.core.rest import HttpRequest
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from .clients import AzureConnection
@@ -18,6 +20,7 @@ DEFAULT_QUERY = (
     "| order by id asc"
 )
 MAX_PAGE_SIZE = 1000
+API_VERSION = "2021-03-01"
 MAX_SUBSCRIPTIONS_PER_QUERY = 1000
 
 T = TypeVar("T")
@@ -52,6 +55,36 @@ def _call(what: str, fn: Callable[[], T]) -> T:
         return fn()
     except (AzureError, ValueError) as exc:
         raise translate(exc, what) from exc
+
+
+def _query_page(conn: AzureConnection, request: QueryRequest, what: str) -> dict[str, Any]:
+    """POST one Resource Graph query through the SDK client's pipeline; the parsed JSON body.
+
+    The request is the SDK's own ``QueryRequest`` model and goes through
+    ``ResourceGraphClient._send_request`` (same credential, retry and throttle policies as
+    ``client.resources()``); only the response is parsed with orjson instead of the SDK's
+    model deserializer, which cost two thirds of the client's time on 1,000-row pages.
+    """
+    http_request = HttpRequest(
+        "POST",
+        f"{conn.endpoints.arm_endpoint.rstrip('/')}/providers/Microsoft.ResourceGraph/resources",
+        params={"api-version": API_VERSION},
+        json=request.serialize(),
+    )
+
+    def send() -> Any:
+        response = conn.graph_client._send_request(http_request)
+        response.raise_for_status()
+        return response
+
+    response = _call(what, send)
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise AzureResponseError(f"{what}: Azure returned a body that is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise AzureResponseError(f"{what}: expected a JSON object")
+    return body
 
 
 def list_subscriptions(conn: AzureConnection) -> list[SubscriptionInfo]:
@@ -104,20 +137,20 @@ def iter_resource_pages(
             )
             number += 1
             what = f"Resource Graph page {number} of tenant {conn.tenant_id}"
-            response = _call(what, lambda req=request: conn.graph_client.resources(req))
-            if str(response.result_truncated).lower() == "true":
+            body = _query_page(conn, request, what)
+            if str(body.get("resultTruncated", "")).lower() == "true":
                 raise AzureResponseError(
                     f"{what}: Resource Graph truncated the result; the query must sort by id"
                 )
-            rows = response.data if isinstance(response.data, list) else None
-            if rows is None:
+            rows = body.get("data")
+            if not isinstance(rows, list):
                 raise AzureResponseError(f"{what}: expected an objectArray result")
-            skip_token = response.skip_token or None
+            skip_token = body.get("$skipToken") or None
             yield ResourcePage(
                 number=number,
                 rows=rows,
                 subscriptions=batch,
-                total_records=int(response.total_records or 0),
+                total_records=int(body.get("totalRecords") or 0),
                 batch_complete=skip_token is None,
             )
             if skip_token is None:

@@ -31,7 +31,6 @@ def stored_resource(tenant_a):
         config_data={"id": SECRET_ID, "properties": {"enablePurgeProtection": True}},
         config_hash="0" * 64,
         first_seen=now,
-        last_seen=now,
         last_updated=now,
     )
     ConfigurationHistory.objects.create(

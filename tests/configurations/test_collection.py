@@ -263,3 +263,23 @@ def test_naive_mode_finds_the_same_changes_by_diffing(tenant_a, azure_tenant, co
     sim_client.modify_resource(nsg.resource_id, {"tags": {"changed": "yes"}})
     run = collect(tenant_a, hash_short_circuit=False)
     assert run.updated == 1
+
+
+def test_a_volatile_only_change_writes_no_history_but_refreshes_the_raw_hash(
+    tenant_a, azure_tenant, collect, sim_client
+):
+    azure_tenant(tenant_a)
+    collect(tenant_a)
+    nsg = a_resource(tenant_a, "microsoft.network/networksecuritygroups")
+    sim_client.modify_resource(
+        nsg.resource_id, {"etag": 'W/"moved"', "properties": {"provisioningState": "Updating"}}
+    )
+
+    run = collect(tenant_a)
+
+    assert (run.updated, run.created, run.deleted) == (0, 0, 0)
+    after = in_schema(tenant_a, lambda: Configuration.objects.get(pk=nsg.pk))
+    assert after.config_hash == nsg.config_hash
+    assert after.source_hash != nsg.source_hash, "next pass can skip normalising it again"
+    steady = collect(tenant_a)
+    assert steady.unchanged == steady.seen

@@ -24,7 +24,7 @@ def test_plan_sorts_each_resource_into_one_bucket():
     assert [o.resource_id for o in plan.created] == ["/d"]
     assert [(s.pk, o.resource_id) for s, o in plan.updated] == [(2, "/b")]
     assert [(s.pk, o.resource_id) for s, o in plan.restored] == [(3, "/c")]
-    assert [s.pk for s in plan.unchanged] == [1]
+    assert [s.pk for s, _ in plan.unchanged] == [1]
 
 
 def test_custom_differs_replaces_the_hash_test():

@@ -1,0 +1,299 @@
+"""Collection benchmark: N simulated tenants x M resources through the real worker path.
+
+A fresh database, the simulator in its own process (unthrottled), the tenants onboarded
+with one app registration, and a real Celery worker (2 processes) running the
+``poll_tenant`` task for every tenant: first pass, steady pass (nothing changed), a pass
+with 1 % of resources changed, and the steady pass again with the hash short-circuit
+off (deepdiff on every resource). Peak RSS of one pass of a 10k and a 50k tenant is
+measured in fresh processes. The last line printed is one JSON object.
+
+    python bench/poll.py --tenants 100 --resources 1000     (make bench-poll)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _db import ROOT, fresh_database, setup_django
+
+CLIENT_ID = "5a0d4a3e-0000-4000-8000-00000000b0b0"
+SECRET = "bench-secret"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def start_simulator(state_dir: Path, port: int, config: dict) -> subprocess.Popen:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "bench.json").write_text(json.dumps(config))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "azuresim",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(state_dir),
+            "--config",
+            str(state_dir / "bench.json"),
+            "--throttling",
+            "off",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        if (state_dir / "sim.json").exists():
+            time.sleep(0.3)
+            return proc
+        time.sleep(0.1)
+    raise RuntimeError("simulator did not start")
+
+
+def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "LOG_LEVEL": "WARNING", **(extra or {})}
+
+
+def start_worker(extra: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "driftdetector",
+            "worker",
+            "-Q",
+            "poll",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "-n",
+            f"bench-{uuid.uuid4().hex[:6]}@%h",
+        ],
+        cwd=ROOT,
+        env=worker_env(extra),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def run_phase(name: str, tenants: list, trigger: str) -> dict[str, float]:
+    """Send one poll task per tenant and wait for all passes of this trigger to finish."""
+    from django_tenants.utils import tenant_context
+
+    from configurations.models import PollRun
+    from driftdetector.celery import app
+
+    started = time.perf_counter()
+    for tenant in tenants:
+        app.send_task(
+            "configurations.tasks.poll_tenant",
+            kwargs={"trigger": trigger},
+            headers={"_schema_name": tenant.schema_name},
+            queue="poll",
+        )
+    pending = {t.pk: t for t in tenants}
+    seen = 0
+    statuses: dict[str, int] = {}
+    while pending:
+        time.sleep(0.5)
+        for pk, tenant in list(pending.items()):
+            with tenant_context(tenant):
+                run = PollRun.objects.filter(trigger=trigger).exclude(status="running").first()
+            if run is not None:
+                seen += run.seen
+                statuses[run.status] = statuses.get(run.status, 0) + 1
+                del pending[pk]
+        if time.perf_counter() - started > 1800:
+            raise RuntimeError(f"{name}: {len(pending)} passes still running after 30 min")
+    elapsed = time.perf_counter() - started
+    log(f"{name}: {seen} resources in {elapsed:.1f}s = {seen / elapsed:.0f}/s {statuses}")
+    return {"seen": seen, "seconds": elapsed, "rps": seen / elapsed}
+
+
+def rss_probe(slug: str) -> None:
+    """Child mode: one pass of one tenant in this fresh process; print its peak RSS in MB."""
+    from django_tenants.utils import tenant_context
+
+    from configurations.services import PassOptions, run_collection_pass
+    from tenants.models import Tenant
+
+    tenant = Tenant.objects.select_related("azure_credential").get(slug=slug)
+    with tenant_context(tenant):
+        run = run_collection_pass(tenant, PassOptions(trigger="rss-probe"))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps({"slug": slug, "status": run.status, "seen": run.seen, "peak_rss_mb": peak_mb})
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--resources", type=int, default=1000)
+    parser.add_argument("--rss-sizes", default="10000,50000")
+    parser.add_argument("--port", type=int, default=18443)
+    parser.add_argument("--database", default="bench_poll")
+    parser.add_argument("--rss-probe", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    state_dir = ROOT / "var" / "bench-azuresim"
+    sim_url = f"https://127.0.0.1:{args.port}"
+    os.environ.update(
+        AZURE_AUTHORITY_HOST=sim_url,
+        AZURE_ARM_ENDPOINT=sim_url,
+        AZURE_GRAPH_ENDPOINT=sim_url,
+        AZURE_CA_BUNDLE=str(state_dir / "ca.pem"),
+        LOG_LEVEL="WARNING",
+    )
+    if args.rss_probe:
+        setup_django(os.environ["DATABASE_URL"])
+        rss_probe(args.rss_probe)
+        return
+
+    rss_sizes = [int(n) for n in args.rss_sizes.split(",") if n]
+    tenant_specs = [
+        {
+            "name": f"bench-{i:03d}",
+            "tenant_id": str(uuid.UUID(int=i + 1)),
+            "client_id": CLIENT_ID,
+            "client_secret": SECRET,
+            "subscriptions": 2,
+            "resources": args.resources,
+            "seed": i + 1,
+        }
+        for i in range(args.tenants)
+    ] + [
+        {
+            "name": f"rss-{n}",
+            "tenant_id": str(uuid.UUID(int=10_000 + n)),
+            "client_id": CLIENT_ID,
+            "client_secret": SECRET,
+            "subscriptions": 4,
+            "resources": n,
+            "seed": n,
+        }
+        for n in rss_sizes
+    ]
+    sim = start_simulator(state_dir, args.port, {"tenants": tenant_specs})
+    worker = None
+    try:
+        database_url = fresh_database(args.database)
+        setup_django(database_url)
+        from django.core.management import call_command
+
+        from azuresim.client import SimClient
+        from tenants import services
+
+        call_command("migrate_schemas", verbosity=0)
+        credential = services.save_azure_credential(
+            name="bench app", client_id=CLIENT_ID, client_secret=SECRET
+        )
+        quiet = {"polling_settings": {"enabled": False, "interval_minutes": 60, "page_size": 1000}}
+        tenants = [
+            services.onboard_tenant(
+                name=spec["name"],
+                slug=spec["name"],
+                azure_tenant_id=spec["tenant_id"],
+                azure_credential=None,
+                actor="bench",
+                settings_overrides=quiet,
+            )
+            for spec in tenant_specs
+        ]
+        from tenants.models import Tenant
+
+        Tenant.objects.filter(pk__in=[t.pk for t in tenants]).update(azure_credential=credential)
+        fleet = list(Tenant.objects.filter(slug__startswith="bench-").order_by("slug"))
+        log(f"{len(fleet)} tenants onboarded; simulator at {sim_url}")
+
+        worker = start_worker()
+        first = run_phase("first pass", fleet, "bench-first")
+        steady = run_phase("steady pass", fleet, "bench-steady")
+
+        client = SimClient(sim_url, state_dir / "ca.pem")
+        rng = random.Random(7)
+        from django_tenants.utils import tenant_context
+
+        from configurations.models import Configuration
+
+        changed = 0
+        for tenant in fleet:
+            with tenant_context(tenant):
+                ids = list(
+                    Configuration.objects.filter(
+                        resource_type__in=[
+                            "microsoft.storage/storageaccounts",
+                            "microsoft.network/networksecuritygroups",
+                            "microsoft.compute/virtualmachines",
+                            "microsoft.network/virtualnetworks",
+                            "microsoft.keyvault/vaults",
+                            "microsoft.compute/disks",
+                        ]
+                    ).values_list("resource_id", flat=True)
+                )
+            for rid in rng.sample(ids, min(len(ids), max(1, args.resources // 100))):
+                client.modify_resource(
+                    rid, {"tags": {"bench-change": str(uuid.uuid4())}}, caller="bench@msp"
+                )
+                changed += 1
+        one_pct = run_phase(f"1% changed ({changed} resources)", fleet, "bench-one-pct")
+        worker.terminate()
+        worker.wait(timeout=60)
+
+        worker = start_worker({"COLLECTION_HASH_SHORT_CIRCUIT": "false"})
+        naive = run_phase("naive steady pass (deepdiff every resource)", fleet, "bench-naive")
+        worker.terminate()
+        worker.wait(timeout=60)
+        worker = None
+
+        rss = []
+        for n in rss_sizes:
+            out = subprocess.run(
+                [sys.executable, __file__, "--rss-probe", f"rss-{n}", "--port", str(args.port)],
+                cwd=ROOT,
+                env=worker_env({"DATABASE_URL": database_url}),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            probe = json.loads(out.stdout.strip().splitlines()[-1])
+            log(f"rss probe {n}: {probe}")
+            rss.append(round(probe["peak_rss_mb"], 1))
+    finally:
+        if worker is not None:
+            worker.terminate()
+        sim.terminate()
+
+    result = {
+        "bench": "poll",
+        "tenants": args.tenants,
+        "resources": args.resources,
+        "first_pass_rps": round(first["rps"]),
+        "steady_rps": round(steady["rps"]),
+        "one_pct_changed_rps": round(one_pct["rps"]),
+        "naive_steady_rps": round(naive["rps"]),
+        "steady_speedup": round(steady["rps"] / naive["rps"], 1),
+        "peak_rss_mb": max(rss) if rss else None,
+        "rss_mb_at_10k_vs_50k": rss,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
