@@ -93,12 +93,15 @@ def start_worker(extra: dict[str, str] | None = None) -> subprocess.Popen:
 
 
 def run_phase(name: str, tenants: list, trigger: str) -> dict[str, float]:
-    """Send one poll task per tenant and wait for all passes of this trigger to finish."""
+    """Send one poll task per tenant; wait (one query on TenantStatus) until every pass is done."""
+    from django.utils import timezone
     from django_tenants.utils import tenant_context
 
     from configurations.models import PollRun
     from driftdetector.celery import app
+    from tenants.models import TenantStatus
 
+    since = timezone.now()
     started = time.perf_counter()
     for tenant in tenants:
         app.send_task(
@@ -107,21 +110,21 @@ def run_phase(name: str, tenants: list, trigger: str) -> dict[str, float]:
             headers={"_schema_name": tenant.schema_name},
             queue="poll",
         )
-    pending = {t.pk: t for t in tenants}
+    ids = [t.pk for t in tenants]
+    while TenantStatus.objects.filter(tenant_id__in=ids, last_poll_at__gte=since).count() < len(
+        ids
+    ):
+        time.sleep(0.2)
+        if time.perf_counter() - started > 1800:
+            raise RuntimeError(f"{name}: passes still running after 30 min")
+    elapsed = time.perf_counter() - started
     seen = 0
     statuses: dict[str, int] = {}
-    while pending:
-        time.sleep(0.5)
-        for pk, tenant in list(pending.items()):
-            with tenant_context(tenant):
-                run = PollRun.objects.filter(trigger=trigger).exclude(status="running").first()
-            if run is not None:
-                seen += run.seen
-                statuses[run.status] = statuses.get(run.status, 0) + 1
-                del pending[pk]
-        if time.perf_counter() - started > 1800:
-            raise RuntimeError(f"{name}: {len(pending)} passes still running after 30 min")
-    elapsed = time.perf_counter() - started
+    for tenant in tenants:
+        with tenant_context(tenant):
+            run = PollRun.objects.filter(trigger=trigger).first()
+        seen += run.seen
+        statuses[run.status] = statuses.get(run.status, 0) + 1
     log(f"{name}: {seen} resources in {elapsed:.1f}s = {seen / elapsed:.0f}/s {statuses}")
     return {"seen": seen, "seconds": elapsed, "rps": seen / elapsed}
 

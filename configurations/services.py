@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -56,32 +57,66 @@ class PassOptions:
     progress: Callable[[PollRun, int], None] | None = None
 
 
+_CONNECTIONS: OrderedDict[tuple[Any, ...], azure_clients.AzureConnection] = OrderedDict()
+MAX_CACHED_CONNECTIONS = 256
+
+
 def open_connection(tenant: Tenant) -> azure_clients.AzureConnection:
-    """An Azure connection for the tenant through its app registration (no call made yet)."""
+    """The tenant's Azure connection through its app registration, reused across passes.
+
+    A worker process keeps up to MAX_CACHED_CONNECTIONS connections, so each pass reuses
+    the access token (valid for an hour) and the HTTPS sessions instead of signing in and
+    handshaking again; a changed credential or setting makes a new one. Counters restart.
+    """
     credential = tenant.azure_credential
     if credential is None:
         raise CollectionConfigError(
             f"tenant {tenant.slug} has no Azure credential; choose one on the tenant in the admin"
         )
-    limiter = (
-        RedisLimiter.from_url(settings.CACHES["default"]["LOCATION"])
-        if settings.AZURE_SHARED_LIMITER
-        else None
+    endpoints = endpoints_from_settings()
+    options = azure_clients.ClientOptions(
+        retry_total=settings.AZURE_RETRY_TOTAL,
+        retry_backoff_factor=settings.AZURE_RETRY_BACKOFF,
+        read_timeout=settings.AZURE_READ_TIMEOUT,
+        max_throttle_wait=settings.AZURE_MAX_THROTTLE_WAIT,
     )
-    return azure_clients.connect(
+    key = (
         tenant.azure_tenant_id,
-        credential.client_id,
-        endpoints_from_settings(),
-        client_secret=credential.client_secret or None,
-        certificate_pem=credential.certificate_pem or None,
-        limiter=limiter,
-        options=azure_clients.ClientOptions(
-            retry_total=settings.AZURE_RETRY_TOTAL,
-            retry_backoff_factor=settings.AZURE_RETRY_BACKOFF,
-            read_timeout=settings.AZURE_READ_TIMEOUT,
-            max_throttle_wait=settings.AZURE_MAX_THROTTLE_WAIT,
-        ),
+        credential.pk,
+        credential.updated_at,
+        endpoints,
+        options,
+        settings.AZURE_SHARED_LIMITER,
     )
+    conn = _CONNECTIONS.pop(key, None)
+    if conn is None:
+        limiter = (
+            RedisLimiter.from_url(settings.CACHES["default"]["LOCATION"])
+            if settings.AZURE_SHARED_LIMITER
+            else None
+        )
+        conn = azure_clients.connect(
+            tenant.azure_tenant_id,
+            credential.client_id,
+            endpoints,
+            client_secret=credential.client_secret or None,
+            certificate_pem=credential.certificate_pem or None,
+            limiter=limiter,
+            options=options,
+        )
+    conn.stats.reset()
+    _CONNECTIONS[key] = conn
+    while len(_CONNECTIONS) > MAX_CACHED_CONNECTIONS:
+        _CONNECTIONS.popitem(last=False)[1].close()
+    return conn
+
+
+def discard_connection(conn: azure_clients.AzureConnection) -> None:
+    """Forget and close a connection that failed (bad credential, broken session)."""
+    for key, cached in list(_CONNECTIONS.items()):
+        if cached is conn:
+            del _CONNECTIONS[key]
+    conn.close()
 
 
 def mark_abandoned_runs() -> int:
@@ -157,6 +192,22 @@ def _raw_rows_by_id(rows: list[Any], state: _PassState) -> dict[str, tuple[dict[
     return by_id
 
 
+def _stored_state(resource_ids: list[str]) -> list[tuple[str, int, str, str, Any]]:
+    """(resource_id, pk, config_hash, source_hash, deleted_at) of the given ids, one query.
+
+    One array parameter instead of an ORM ``__in`` lookup, which spent more time
+    preparing 1,000 parameters than PostgreSQL spent answering.
+    """
+    table = connection.ops.quote_name(Configuration._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT resource_id, id, config_hash, source_hash, deleted_at FROM {table} "  # noqa: S608
+            "WHERE resource_id = ANY(%s)",
+            [resource_ids],
+        )
+        return cursor.fetchall()
+
+
 def _write_page(
     run: PollRun,
     page: ResourcePage,
@@ -174,9 +225,7 @@ def _write_page(
     raw = _raw_rows_by_id(page.rows, state)
     stored: dict[str, collection.Stored] = {}
     unchanged_raw: set[str] = set()
-    for resource_id, pk, digest, src, deleted_at in Configuration.objects.filter(
-        resource_id__in=list(raw)
-    ).values_list("resource_id", "pk", "config_hash", "source_hash", "deleted_at"):
+    for resource_id, pk, digest, src, deleted_at in _stored_state(list(raw)):
         if options.hash_short_circuit and deleted_at is None and src == raw[resource_id][1]:
             unchanged_raw.add(resource_id)
             state.seen.add(pk)
@@ -388,6 +437,7 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
         subscriptions: list[str] = []
         conn = None
         state = _PassState()
+        status, error = PollRun.Status.FAILED, "the pass was interrupted"
         try:
             conn = open_connection(tenant)
             subscriptions = [s.lower() for s in polling.get("subscriptions") or []] or [
@@ -431,8 +481,8 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
             error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             stats = conn.stats.snapshot() if conn else {}
-            if conn is not None:
-                conn.close()
+            if conn is not None and status != PollRun.Status.SUCCEEDED:
+                discard_connection(conn)
         run.refresh_from_db()
         run.status = status
         run.error = error

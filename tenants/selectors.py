@@ -53,14 +53,14 @@ def fleet_rows() -> list[dict]:
         )
     }
     rows = []
-    for tenant in customer_tenants().order_by("name"):
+    for tenant in customer_tenants().select_related("status").order_by("name"):
         task = tasks.get(f"poll-tenant:{tenant.slug}")
         rows.append(
             {
                 "tenant": tenant,
+                "status": getattr(tenant, "status", None),
                 "poll_every": str(task.interval) if task and task.interval else "not scheduled",
                 "poll_enabled": bool(task and task.enabled),
-                "last_run_at": task.last_run_at if task else None,
             }
         )
     return rows

@@ -72,14 +72,16 @@ def _query_page(conn: AzureConnection, request: QueryRequest, what: str) -> dict
         json=request.serialize(),
     )
 
-    def send() -> Any:
-        response = conn.graph_client._send_request(http_request)
+    def send() -> bytes:
+        # stream=True: the pipeline's ContentDecodePolicy would parse the body a second time.
+        response = conn.graph_client._send_request(http_request, stream=True)
+        content = response.read()
         response.raise_for_status()
-        return response
+        return content
 
-    response = _call(what, send)
+    content = _call(what, send)
     try:
-        body = orjson.loads(response.content)
+        body = orjson.loads(content)
     except orjson.JSONDecodeError as exc:
         raise AzureResponseError(f"{what}: Azure returned a body that is not valid JSON") from exc
     if not isinstance(body, dict):

@@ -41,6 +41,13 @@ class CallStats:
             self.throttle_waits += 1
             self.throttle_wait_seconds += seconds
 
+    def reset(self) -> None:
+        """Zero the counters (a reused connection starts each pass from zero)."""
+        with self._lock:
+            self.calls = self.graph_calls = self.arm_calls = self.retries = 0
+            self.throttle_waits = 0
+            self.throttle_wait_seconds = 0.0
+
     def snapshot(self) -> dict[str, Any]:
         """A plain dict of the counters."""
         with self._lock:
