@@ -1,7 +1,7 @@
 """Collection benchmark: N simulated tenants x M resources through the real worker path.
 
 A fresh database, the simulator in its own process (unthrottled), the tenants onboarded
-with one app registration, and a real Celery worker (2 processes) running the
+with one app registration, and a real Celery worker (--concurrency processes) running the
 ``poll_tenant`` task for every tenant: first pass, steady pass (nothing changed), a pass
 with 1 % of resources changed, and the steady pass again with the hash short-circuit
 off (deepdiff on every resource). Peak RSS of one pass of a 10k and a 50k tenant is
@@ -67,7 +67,7 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, "LOG_LEVEL": "WARNING", **(extra or {})}
 
 
-def start_worker(extra: dict[str, str] | None = None) -> subprocess.Popen:
+def start_worker(concurrency: int, extra: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [
             sys.executable,
@@ -79,7 +79,7 @@ def start_worker(extra: dict[str, str] | None = None) -> subprocess.Popen:
             "-Q",
             "poll",
             "--concurrency",
-            "2",
+            str(concurrency),
             "--loglevel",
             "WARNING",
             "-n",
@@ -92,24 +92,37 @@ def start_worker(extra: dict[str, str] | None = None) -> subprocess.Popen:
     )
 
 
+def cpu_seconds(*procs: subprocess.Popen | None) -> float:
+    """User+system CPU of processes and their children so far (simulator, Celery worker)."""
+    import psutil
+
+    total = 0.0
+    for proc in procs:
+        if proc is None:
+            continue
+        try:
+            parent = psutil.Process(proc.pid)
+            for p in [parent, *parent.children(recursive=True)]:
+                times = p.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
 def run_phase(name: str, tenants: list, trigger: str) -> dict[str, float]:
     """Send one poll task per tenant; wait (one query on TenantStatus) until every pass is done."""
     from django.utils import timezone
     from django_tenants.utils import tenant_context
 
     from configurations.models import PollRun
-    from driftdetector.celery import app
     from tenants.models import TenantStatus
+    from tenants.services import request_poll
 
     since = timezone.now()
     started = time.perf_counter()
     for tenant in tenants:
-        app.send_task(
-            "configurations.tasks.poll_tenant",
-            kwargs={"trigger": trigger},
-            headers={"_schema_name": tenant.schema_name},
-            queue="poll",
-        )
+        request_poll(tenant, trigger=trigger)  # no transaction here: sent at once
     ids = [t.pk for t in tenants]
     while TenantStatus.objects.filter(tenant_id__in=ids, last_poll_at__gte=since).count() < len(
         ids
@@ -151,6 +164,7 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=1000)
     parser.add_argument("--rss-sizes", default="10000,50000")
     parser.add_argument("--port", type=int, default=18443)
+    parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--database", default="bench_poll")
     parser.add_argument("--rss-probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -225,9 +239,13 @@ def main() -> None:
         fleet = list(Tenant.objects.filter(slug__startswith="bench-").order_by("slug"))
         log(f"{len(fleet)} tenants onboarded; simulator at {sim_url}")
 
-        worker = start_worker()
+        worker = start_worker(args.concurrency)
         first = run_phase("first pass", fleet, "bench-first")
+        sim_cpu, worker_cpu = cpu_seconds(sim), cpu_seconds(worker)
         steady = run_phase("steady pass", fleet, "bench-steady")
+        steady["sim_cpu_s"] = round(cpu_seconds(sim) - sim_cpu, 1)
+        steady["worker_cpu_s"] = round(cpu_seconds(worker) - worker_cpu, 1)
+        log(f"steady pass CPU: simulator {steady['sim_cpu_s']}s, worker {steady['worker_cpu_s']}s")
 
         client = SimClient(sim_url, state_dir / "ca.pem")
         rng = random.Random(7)
@@ -259,7 +277,7 @@ def main() -> None:
         worker.terminate()
         worker.wait(timeout=60)
 
-        worker = start_worker({"COLLECTION_HASH_SHORT_CIRCUIT": "false"})
+        worker = start_worker(args.concurrency, {"COLLECTION_HASH_SHORT_CIRCUIT": "false"})
         naive = run_phase("naive steady pass (deepdiff every resource)", fleet, "bench-naive")
         worker.terminate()
         worker.wait(timeout=60)

@@ -268,6 +268,34 @@ def _write_page(
         )
 
 
+CURRENT_FIELDS = (
+    "resource_type",
+    "resource_name",
+    "subscription_id",
+    "resource_group",
+    "location",
+    "config_data",
+    "config_hash",
+    "source_hash",
+    "last_updated",
+)
+
+
+def _current_fields(item: collection.Observed, now: datetime) -> dict[str, Any]:
+    """The columns a pass writes for a resource it saw created, changed or restored."""
+    return {
+        "resource_type": item.resource_type,
+        "resource_name": item.resource_name,
+        "subscription_id": item.subscription_id,
+        "resource_group": item.resource_group,
+        "location": item.location,
+        "config_data": item.config,
+        "config_hash": item.config_hash,
+        "source_hash": item.source_hash,
+        "last_updated": now,
+    }
+
+
 def _store_plan(
     run: PollRun, plan: collection.PagePlan, callers: _CallerLookup, now: datetime
 ) -> list[int]:
@@ -281,50 +309,17 @@ def _store_plan(
     created_rows = Configuration.objects.bulk_create(
         [
             Configuration(
-                resource_id=item.resource_id,
-                resource_type=item.resource_type,
-                resource_name=item.resource_name,
-                subscription_id=item.subscription_id,
-                resource_group=item.resource_group,
-                location=item.location,
-                config_data=item.config,
-                config_hash=item.config_hash,
-                source_hash=item.source_hash,
-                first_seen=now,
-                last_updated=now,
+                resource_id=item.resource_id, first_seen=now, **_current_fields(item, now)
             )
             for item in plan.created
         ]
     )
     Configuration.objects.bulk_update(
         [
-            Configuration(
-                pk=stored_row.pk,
-                resource_type=item.resource_type,
-                resource_name=item.resource_name,
-                subscription_id=item.subscription_id,
-                resource_group=item.resource_group,
-                location=item.location,
-                config_data=item.config,
-                config_hash=item.config_hash,
-                source_hash=item.source_hash,
-                last_updated=now,
-                deleted_at=None,
-            )
+            Configuration(pk=stored_row.pk, deleted_at=None, **_current_fields(item, now))
             for stored_row, item in changed_pairs
         ],
-        [
-            "resource_type",
-            "resource_name",
-            "subscription_id",
-            "resource_group",
-            "location",
-            "config_data",
-            "config_hash",
-            "source_hash",
-            "last_updated",
-            "deleted_at",
-        ],
+        [*CURRENT_FIELDS, "deleted_at"],
         batch_size=500,
     )
     # Same config, new raw form (an etag moved): remember the raw hash for next time.

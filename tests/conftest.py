@@ -81,9 +81,7 @@ def _onboard(slug: str, name: str) -> Tenant:
     existing = Tenant.objects.filter(slug=slug).first()
     if existing:
         return existing
-    return onboard_tenant(
-        name=name, slug=slug, azure_tenant_id=__import__("uuid").uuid4().hex, actor="tests"
-    )
+    return onboard_tenant(name=name, slug=slug, azure_tenant_id=str(uuid.uuid4()), actor="tests")
 
 
 @pytest.fixture(scope="session")

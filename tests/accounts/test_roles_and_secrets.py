@@ -9,7 +9,7 @@ from django.db import connection
 
 from accounts import crypto
 from accounts.models import Role, User
-from tests.factories import UserFactory
+from tests.factories import UserFactory, new_azure_tenant_id
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +111,25 @@ def test_role_admin_offers_permissions_as_checkboxes(client_for, msp_admin):
     body = client_for(msp_admin).get(f"/admin/accounts/role/{role.pk}/change/").content.decode()
     assert 'type="checkbox"' in body
     assert 'value="tenants.view_tenant"' in body
+
+
+def test_rotate_encryption_keys_reencrypts_every_stored_secret(settings):
+    from django.core.management import call_command
+
+    from tenants.services import save_azure_credential
+
+    user = UserFactory()
+    user.refresh_token = "refresh-me"
+    user.save()
+    credential = save_azure_credential(
+        name="rotating", client_id=new_azure_tenant_id(), client_secret="s3"
+    )
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, *settings.FIELD_ENCRYPTION_KEYS]
+
+    call_command("rotate_encryption_keys")
+
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is gone
+    assert User.objects.get(pk=user.pk).refresh_token == "refresh-me"
+    credential.refresh_from_db()
+    assert credential.client_secret == "s3"

@@ -105,14 +105,7 @@ def test_killed_worker_pass_is_failed_by_the_next_and_history_has_no_duplicates(
         start_new_session=True,
     )
     try:
-        from driftdetector.celery import app
-
-        app.send_task(
-            "configurations.tasks.poll_tenant",
-            kwargs={"trigger": "test"},
-            headers={"_schema_name": tenant.schema_name},
-            queue="poll",
-        )
+        services.request_poll(tenant, trigger="test")  # outside a transaction: sent at once
         deadline = time.monotonic() + 60
         running = None
         with django_db_blocker.unblock():
