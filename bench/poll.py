@@ -164,7 +164,9 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=1000)
     parser.add_argument("--rss-sizes", default="10000,50000")
     parser.add_argument("--port", type=int, default=18443)
-    parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="Celery worker processes (passes wait on I/O)"
+    )
     parser.add_argument("--database", default="bench_poll")
     parser.add_argument("--rss-probe", help=argparse.SUPPRESS)
     args = parser.parse_args()

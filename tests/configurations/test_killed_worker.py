@@ -105,7 +105,8 @@ def test_killed_worker_pass_is_failed_by_the_next_and_history_has_no_duplicates(
         start_new_session=True,
     )
     try:
-        services.request_poll(tenant, trigger="test")  # outside a transaction: sent at once
+        with django_db_blocker.unblock():
+            services.request_poll(tenant, trigger="test")  # outside a transaction: sent at once
         deadline = time.monotonic() + 60
         running = None
         with django_db_blocker.unblock():
