@@ -37,14 +37,7 @@ def apply_config(state: SimState, config: dict[str, Any]) -> list[TenantSpec]:
         state.register(spec)
     mutator = config.get("mutator")
     if mutator:
-        from .mutator import Mutator
+        from .mutator import restart_mutator
 
-        state.mutator = Mutator(
-            state,
-            float(mutator.get("interval", 30)),
-            mutator.get("tenant_id"),
-            int(mutator.get("batch", 1)),
-            mutator.get("seed"),
-        )
-        state.mutator.start()
+        restart_mutator(state, mutator, default_interval=30)
     return specs

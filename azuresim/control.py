@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from .faults import Fault
-from .mutator import Mutator, mutate
+from .mutator import mutate, restart_mutator
 from .state import SimState
 from .tenants import TenantSpec
 from .wire import SimRequest, SimResponse, json_response
@@ -149,18 +149,8 @@ def mutator_status(state: SimState, req: SimRequest) -> SimResponse:
 
 def start_mutator(state: SimState, req: SimRequest) -> SimResponse:
     """``POST /_sim/mutator`` ``{"interval": s, "tenant_id", "batch", "seed"}`` (restarts)."""
-    body = _body(req)
-    if state.mutator is not None:
-        state.mutator.stop()
-    state.mutator = Mutator(
-        state,
-        float(body.get("interval", 10)),
-        body.get("tenant_id"),
-        int(body.get("batch", 1)),
-        body.get("seed"),
-    )
-    state.mutator.start()
-    return json_response(201, state.mutator.status())
+    mutator = restart_mutator(state, _body(req), default_interval=10)
+    return json_response(201, mutator.status())
 
 
 def stop_mutator(state: SimState, req: SimRequest) -> SimResponse:

@@ -151,3 +151,20 @@ class Mutator:
             for _ in range(self.batch):
                 if mutate(self.state, self.rng, self.tenant_id) is not None:
                     self.changes += 1
+
+
+def restart_mutator(state: Any, spec: dict[str, Any], default_interval: float) -> Mutator:
+    """Stop the running mutator, if any, and start one from a JSON spec
+    (``interval``, ``tenant_id``, ``batch``, ``seed``); used by the config file and the
+    control API."""
+    if state.mutator is not None:
+        state.mutator.stop()
+    state.mutator = Mutator(
+        state,
+        float(spec.get("interval", default_interval)),
+        spec.get("tenant_id"),
+        int(spec.get("batch", 1)),
+        spec.get("seed"),
+    )
+    state.mutator.start()
+    return state.mutator

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -73,6 +76,19 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+def start_celery(args: list[str], log: Path, **env: str) -> subprocess.Popen:
+    """A real Celery worker or beat against the test database and Redis, in its own session
+    (so a test can kill its whole process group); output goes to ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "driftdetector", *args],
+        cwd=Path(__file__).resolve().parents[1],
+        env=subprocess_env(**env),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _onboard(slug: str, name: str) -> Tenant:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -15,7 +13,7 @@ from django_tenants.utils import tenant_context
 
 from configurations.models import Configuration, ConfigurationHistory, PollRun
 from tenants import services
-from tests.conftest import subprocess_env
+from tests.conftest import start_celery
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPH = r"/providers/Microsoft\.ResourceGraph/resources"
@@ -74,7 +72,9 @@ def test_killed_worker_pass_is_failed_by_the_next_and_history_has_no_duplicates(
         page=4,
         count=None,
     )
-    env = subprocess_env(
+    worker = start_celery(
+        ["worker", "-Q", "poll", "--concurrency", "1", "-n", f"killme-{uuid.uuid4().hex[:6]}@%h"],
+        tmp_path / "worker.log",
         AZURE_AUTHORITY_HOST=sim.base_url,
         AZURE_ARM_ENDPOINT=sim.base_url,
         AZURE_GRAPH_ENDPOINT=sim.base_url,
@@ -83,27 +83,6 @@ def test_killed_worker_pass_is_failed_by_the_next_and_history_has_no_duplicates(
         AZURE_READ_TIMEOUT="60",
     )
     log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "driftdetector",
-            "worker",
-            "-Q",
-            "poll",
-            "--concurrency",
-            "1",
-            "-n",
-            f"killme-{uuid.uuid4().hex[:6]}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     try:
         with django_db_blocker.unblock():
             services.request_poll(tenant, trigger="test")  # outside a transaction: sent at once

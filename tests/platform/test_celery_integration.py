@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,22 +15,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from auditlog.models import SigningLog
 from auditlog.services import record_platform_event_later
-from tests.conftest import subprocess_env
-
-ROOT = Path(__file__).resolve().parents[2]
-CELERY = [sys.executable, "-m", "celery", "-A", "driftdetector"]
+from tests.conftest import start_celery
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("celery")]
-
-
-def _start(args: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [*CELERY, *args],
-        cwd=ROOT,
-        env=subprocess_env(),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -46,7 +32,7 @@ def _stop(proc: subprocess.Popen) -> None:
 def celery_processes(session_tenants, tmp_path_factory) -> Iterator[dict[str, Path]]:
     """A worker on every queue and a beat using the database scheduler, against the test DB."""
     logs = tmp_path_factory.mktemp("celery")
-    worker = _start(
+    worker = start_celery(
         [
             "worker",
             "-Q",
@@ -60,7 +46,7 @@ def celery_processes(session_tenants, tmp_path_factory) -> Iterator[dict[str, Pa
         ],
         logs / "worker.log",
     )
-    beat = _start(["beat", "--loglevel", "INFO", "--max-interval", "1"], logs / "beat.log")
+    beat = start_celery(["beat", "--loglevel", "INFO", "--max-interval", "1"], logs / "beat.log")
     yield {"worker": logs / "worker.log", "beat": logs / "beat.log"}
     _stop(beat)
     _stop(worker)
