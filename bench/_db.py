@@ -38,6 +38,10 @@ def setup_django(database_url: str) -> None:
     """Point Django at ``database_url`` and set it up (quiet logs)."""
     sys.path.insert(0, str(ROOT))
     os.environ["DATABASE_URL"] = database_url
+    # Own Redis databases, so benchmark tasks and locks never reach a `make run` worker.
+    os.environ.setdefault("REDIS_BROKER_DB", "12")
+    os.environ.setdefault("REDIS_CACHE_DB", "13")
+    os.environ.setdefault("REDIS_SESSION_DB", "14")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "driftdetector.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django

@@ -283,3 +283,29 @@ def test_a_volatile_only_change_writes_no_history_but_refreshes_the_raw_hash(
     assert after.source_hash != nsg.source_hash, "next pass can skip normalising it again"
     steady = collect(tenant_a)
     assert steady.unchanged == steady.seen
+
+
+def test_poll_tenant_command_prints_a_summary_and_fails_loudly(tenant_a, azure_tenant, capsys):
+    from django.core.management import CommandError, call_command
+
+    azure_tenant(tenant_a, resources=30)
+    call_command("poll_tenant", tenant_a.slug)
+    captured = capsys.readouterr()
+    assert f"{tenant_a.slug}: succeeded" in captured.out
+    assert "created" in captured.out and "Azure calls" in captured.out
+    assert "resources" in captured.err, "progress bar on stderr"
+
+    tenant_a.azure_credential.client_secret = "wrong"
+    tenant_a.azure_credential.save()
+    with pytest.raises(CommandError, match="1 of 1 pass"):
+        call_command("poll_tenant", tenant_a.slug, "--quiet")
+    assert "error:" in capsys.readouterr().out
+
+
+def test_poll_tenant_command_needs_a_slug_or_all():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="slug or --all"):
+        call_command("poll_tenant")
+    with pytest.raises(CommandError, match="no tenant"):
+        call_command("poll_tenant", "no-such-tenant")
