@@ -160,3 +160,24 @@ def test_azure_credential_needs_a_secret_or_certificate(client_for, msp_admin):
     form = response.context["adminform"].form
     assert "not a GUID" in form.errors["client_id"][0]
     assert "client secret or a certificate" in str(form.non_field_errors())
+
+
+def test_poll_now_action_queues_a_pass_per_selected_tenant_after_commit(
+    client_for, msp_admin, tenant_a, tenant_b, monkeypatch, django_capture_on_commit_callbacks
+):
+    from driftdetector.celery import app
+
+    sent = []
+    monkeypatch.setattr(
+        app, "send_task", lambda name, *args, **kw: sent.append((name, kw["headers"]))
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(msp_admin).post(
+            "/admin/tenants/tenant/",
+            {"action": "poll_now", "_selected_action": [tenant_a.pk, tenant_b.pk]},
+        )
+    assert response.status_code == 302
+    assert sorted(sent, key=str) == [
+        ("configurations.tasks.poll_tenant", {"_schema_name": "tenant_a"}),
+        ("configurations.tasks.poll_tenant", {"_schema_name": "tenant_b"}),
+    ]
