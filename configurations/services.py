@@ -47,6 +47,10 @@ class CollectionConfigError(RuntimeError):
     """The tenant cannot be polled as configured (no credential, ...)."""
 
 
+class _RejectedRows(RuntimeError):
+    """Some rows of the pass could not be normalised; the pass is partial."""
+
+
 @dataclass(frozen=True)
 class PassOptions:
     """How a pass runs; the defaults are production's."""
@@ -500,7 +504,3 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
         run.deleted,
     )
     return run
-
-
-class _RejectedRows(RuntimeError):
-    """Some rows of the pass could not be normalised; the pass is partial."""
