@@ -35,4 +35,8 @@ def poll_tenant(trigger: str = "schedule") -> dict[str, Any]:
     except PassAlreadyRunning:
         logger.info("pass of %s skipped: another one is running", tenant.slug)
         return {"tenant": tenant.slug, "skipped": "another pass is running"}
+    if run.status == run.Status.SUCCEEDED:
+        from drift.services import request_detection
+
+        request_detection(tenant, poll_run_id=run.pk)
     return {"tenant": tenant.slug, "poll_run": run.pk, "status": run.status}

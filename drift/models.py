@@ -1,1 +1,125 @@
-"""Models of the drift app (built with its issue)."""
+"""Approved state (Baseline), detection passes (DriftReport) and their findings (DriftFinding)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Baseline(models.Model):
+    """The approved configuration of the tenant; one baseline is active at a time."""
+
+    name = models.CharField(max_length=200)
+    scope = models.CharField(
+        max_length=300, default="tenant", help_text="tenant, or the prefix it covers"
+    )
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"], condition=Q(active=True), name="one_active_baseline"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BaselineEntry(models.Model):
+    """The approved normalised configuration of one resource."""
+
+    baseline = models.ForeignKey(Baseline, on_delete=models.CASCADE, related_name="entries")
+    resource_id = models.CharField(max_length=1024)
+    resource_type = models.CharField(max_length=200)
+    config = models.JSONField()
+    config_hash = models.CharField(max_length=64)
+    accepted_by = models.CharField(max_length=150, blank=True)
+    accepted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["baseline", "resource_id"], name="one_entry_per_resource"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.resource_id
+
+
+class DriftReport(models.Model):
+    """One detection pass: what was compared and what it found."""
+
+    poll_run = models.ForeignKey(
+        "configurations.PollRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    baseline = models.ForeignKey(Baseline, null=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    resources_compared = models.PositiveIntegerField(default=0)
+    resources_drifted = models.PositiveIntegerField(default=0)
+    by_severity = models.JSONField(default=dict)
+    by_kind = models.JSONField(default=dict)
+    opened = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"drift report {self.pk} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DriftFinding(models.Model):
+    """One value that differs from the baseline; updated, not duplicated, while it persists."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        ACKNOWLEDGED = "acknowledged", "acknowledged"
+        ACCEPTED = "accepted", "accepted"
+        RESOLVED = "resolved", "resolved"
+
+    class Severity(models.TextChoices):
+        LOW = "low", "low"
+        MEDIUM = "medium", "medium"
+        HIGH = "high", "high"
+        CRITICAL = "critical", "critical"
+
+    resource_id = models.CharField(max_length=1024, db_index=True)
+    resource_type = models.CharField(max_length=200, db_index=True)
+    kind = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000, blank=True)
+    baseline_value = models.JSONField(null=True, blank=True)
+    current_value = models.JSONField(null=True, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, db_index=True)
+    matched_rule = models.CharField(max_length=200)
+    changed_by = models.CharField(max_length=255, default="unknown")
+    status = models.CharField(
+        max_length=15, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    status_changed_by = models.CharField(max_length=150, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_report = models.ForeignKey(
+        DriftReport, null=True, on_delete=models.SET_NULL, related_name="findings"
+    )
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource_id", "path"],
+                condition=Q(status__in=["open", "acknowledged"]),
+                name="one_unresolved_finding_per_path",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.severity} {self.kind} {self.resource_id} {self.path}"

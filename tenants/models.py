@@ -107,6 +107,10 @@ class TenantStatus(models.Model):
     last_successful_poll_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     resource_count = models.PositiveIntegerField(default=0)
+    open_findings = models.JSONField(
+        default=dict, blank=True, help_text="open findings by severity"
+    )
+    last_detection_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "tenant statuses"

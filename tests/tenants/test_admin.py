@@ -181,3 +181,14 @@ def test_poll_now_action_queues_a_pass_per_selected_tenant_after_commit(
         ("configurations.tasks.poll_tenant", {"_schema_name": "tenant_a"}),
         ("configurations.tasks.poll_tenant", {"_schema_name": "tenant_b"}),
     ]
+
+
+def test_fleet_page_shows_open_drift_from_the_public_status_table(client_for, msp_admin, tenant_a):
+    from tenants.models import TenantStatus
+
+    TenantStatus.objects.create(
+        tenant=tenant_a, open_findings={"critical": 7, "high": 2, "medium": 0, "low": 1}
+    )
+    body = client_for(msp_admin).get("/admin/fleet/").content.decode()
+    assert ">7</strong> / 2 / 0 / 1" in body
+    assert "/t/tenant-a/admin/drift/driftfinding/" in body

@@ -175,11 +175,19 @@ def _catalog(schema: str) -> dict[str, set]:
             [schema],
         )
         constraints = set(cursor.fetchall())
+        # Structure, not text: PostgreSQL may deparse an equivalent partial-index predicate
+        # differently once it has been re-parsed.
         cursor.execute(
-            "SELECT indexname, replace(indexdef, %s, '') FROM pg_indexes WHERE schemaname = %s",
-            [f"{schema}.", schema],
+            "SELECT ic.relname, t.relname, i.indisunique, i.indisprimary, i.indpred IS NOT NULL, "
+            "array_agg(a.attname ORDER BY k.ord) FROM pg_index i "
+            "JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+            "WHERE n.nspname = %s GROUP BY 1, 2, 3, 4, 5",
+            [schema],
         )
-        indexes = set(cursor.fetchall())
+        indexes = {(*row[:5], tuple(row[5])) for row in cursor.fetchall()}
     connection.set_schema_to_public()
     return {"columns": columns, "constraints": constraints, "indexes": indexes}
 

@@ -1,0 +1,251 @@
+"""Detection passes over collected configuration: findings open, persist, resolve, get accepted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django_tenants.utils import tenant_context
+
+from configurations.models import Configuration
+from drift import services
+from drift.models import Baseline, BaselineEntry, DriftFinding
+from drift.severity import RuleSetError
+from tenants.models import TenantStatus
+from tenants.services import update_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def in_schema(tenant, fn):
+    with tenant_context(tenant):
+        return fn()
+
+
+def detect(tenant):
+    return in_schema(tenant, lambda: services.run_detection(tenant, actor="test"))
+
+
+def open_findings(tenant):
+    return in_schema(
+        tenant, lambda: list(DriftFinding.objects.filter(status__in=services.UNRESOLVED))
+    )
+
+
+@pytest.fixture
+def collected(tenant_a, azure_tenant, collect):
+    """Tenant A collected once from a fresh simulated estate, with its first baseline."""
+    azure_tenant(tenant_a, resources=80, subscriptions=1)
+    collect(tenant_a)
+    report = detect(tenant_a)
+    assert report.opened == 0, "the first detection makes the present state the baseline"
+    return tenant_a
+
+
+def open_ssh_to_internet(sim_client, tenant):
+    nsg = in_schema(
+        tenant,
+        lambda: Configuration.objects.filter(
+            resource_type="microsoft.network/networksecuritygroups"
+        ).first(),
+    )
+    sim_client.modify_resource(
+        nsg.resource_id,
+        {
+            "properties": {
+                "securityRules": [
+                    {
+                        "name": "zz-open-ssh",
+                        "properties": {
+                            "access": "Allow",
+                            "direction": "Inbound",
+                            "protocol": "Tcp",
+                            "priority": 4000,
+                            "sourceAddressPrefix": "Internet",
+                            "destinationPortRange": "22",
+                            "sourcePortRange": "*",
+                            "destinationAddressPrefix": "*",
+                        },
+                    }
+                ]
+            }
+        },
+        caller="mallory@contoso.com",
+    )
+    return nsg
+
+
+def test_a_change_becomes_a_finding_with_severity_rule_and_caller(collected, collect, sim_client):
+    nsg = open_ssh_to_internet(sim_client, collected)
+    collect(collected)
+    report = detect(collected)
+
+    findings = open_findings(collected)
+    assert report.opened == len(findings) >= 1
+    critical = [f for f in findings if f.severity == "critical"]
+    assert critical, [(f.path, f.severity) for f in findings]
+    assert all(f.resource_id == nsg.resource_id for f in critical)
+    assert critical[0].matched_rule.startswith("NSG inbound allow from anywhere")
+    assert critical[0].changed_by == "mallory@contoso.com"
+    status = TenantStatus.objects.get(tenant=collected)
+    assert status.open_findings["critical"] >= 1 and status.last_detection_at is not None
+
+
+def test_persisting_drift_updates_one_finding_and_a_revert_resolves_it(
+    collected, collect, sim_client
+):
+    storage = in_schema(
+        collected,
+        lambda: Configuration.objects.filter(
+            resource_type="microsoft.storage/storageaccounts"
+        ).first(),
+    )
+    original = storage.config_data["properties"].get("minimumTlsVersion")
+    sim_client.modify_resource(storage.resource_id, {"properties": {"minimumTlsVersion": "TLS1_0"}})
+    collect(collected)
+    first = detect(collected)
+    finding = next(f for f in open_findings(collected) if f.path == "properties.minimumTlsVersion")
+    assert (finding.severity, finding.current_value) == ("high", "TLS1_0")
+
+    collect(collected)
+    second = detect(collected)
+    again = [f for f in open_findings(collected) if f.path == "properties.minimumTlsVersion"]
+    assert [f.pk for f in again] == [finding.pk], "one finding, not a new one per pass"
+    assert again[0].last_seen > finding.last_seen and second.opened == 0 and first.opened >= 1
+
+    sim_client.modify_resource(storage.resource_id, {"properties": {"minimumTlsVersion": original}})
+    collect(collected)
+    third = detect(collected)
+    resolved = in_schema(collected, lambda: DriftFinding.objects.get(pk=finding.pk))
+    assert resolved.status == "resolved" and resolved.resolved_at is not None
+    assert third.resolved >= 1
+
+
+def test_acknowledge_keeps_it_open_and_accept_moves_the_baseline(collected, collect, sim_client):
+    open_ssh_to_internet(sim_client, collected)
+    collect(collected)
+    detect(collected)
+    ids = [f.pk for f in open_findings(collected)]
+
+    in_schema(collected, lambda: services.set_findings_status(ids, "acknowledged", actor="eve"))
+    detect(collected)
+    acknowledged = open_findings(collected)
+    assert {f.status for f in acknowledged} == {"acknowledged"}
+    assert {f.status_changed_by for f in acknowledged} == {"eve"}
+
+    in_schema(collected, lambda: services.accept_into_baseline(ids, actor="eve"))
+    report = detect(collected)
+    assert open_findings(collected) == [] and report.opened == 0
+    accepted = in_schema(
+        collected,
+        lambda: set(DriftFinding.objects.filter(pk__in=ids).values_list("status", flat=True)),
+    )
+    assert accepted == {"accepted"}
+
+
+def test_a_baseline_resource_that_no_longer_exists_is_a_removed_finding(
+    collected, collect, sim_client
+):
+    vault = in_schema(
+        collected,
+        lambda: Configuration.objects.filter(resource_type="microsoft.keyvault/vaults").first(),
+    )
+    sim_client.delete_resource(vault.resource_id)
+    collect(collected)
+    detect(collected)
+    removed = [f for f in open_findings(collected) if f.resource_id == vault.resource_id]
+    assert [(f.kind, f.path) for f in removed] == [("removed", "")]
+    assert removed[0].baseline_value["id"] == vault.resource_id
+
+
+def test_invalid_rules_refuse_the_pass_before_anything_is_written(collected, collect, sim_client):
+    update_settings(
+        collected,
+        actor="t",
+        drift_thresholds={"rules": [{"resource_type": "*", "path": "(", "severity": "low"}]},
+    )
+    open_ssh_to_internet(sim_client, collected)
+    collect(collected)
+    before = in_schema(collected, lambda: DriftFinding.objects.count())
+    with pytest.raises(RuleSetError, match="bad regular expression"):
+        detect(collected)
+    assert in_schema(collected, lambda: DriftFinding.objects.count()) == before
+
+
+def test_baseline_from_a_resource_group_covers_only_it(collected):
+    rg = in_schema(
+        collected,
+        lambda: Configuration.objects.filter(
+            resource_type="microsoft.resources/subscriptions/resourcegroups"
+        ).first(),
+    )
+    baseline = in_schema(
+        collected,
+        lambda: services.create_baseline(name="rg", actor="t", scope_prefix=rg.resource_id),
+    )
+    entries = in_schema(
+        collected,
+        lambda: list(
+            BaselineEntry.objects.filter(baseline=baseline).values_list("resource_id", flat=True)
+        ),
+    )
+    assert entries and all(e.startswith(rg.resource_id) for e in entries)
+    assert in_schema(collected, lambda: Baseline.objects.filter(active=True).count()) == 1
+
+
+def test_detect_drift_command_exit_codes(collected, collect, sim_client, capsys):
+    with pytest.raises(SystemExit) as clean:
+        call_command("detect_drift", tenant=collected.slug)
+    assert clean.value.code == 0
+    open_ssh_to_internet(sim_client, collected)
+    collect(collected)
+    with pytest.raises(SystemExit) as drifted:
+        call_command("detect_drift", tenant=collected.slug, format="json")
+    assert drifted.value.code == 1
+    body = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {row["severity"] for row in body["open_findings"]} >= {"critical"}
+    assert all(row["tenant"] == collected.slug for row in body["open_findings"])
+    with pytest.raises(SystemExit) as error:
+        call_command("detect_drift", tenant="no-such-tenant")
+    assert error.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/t/{slug}/admin/drift/driftfinding/",
+        "/t/{slug}/admin/drift/driftfinding/{pk}/change/",
+        "/t/{slug}/admin/drift/driftreport/",
+        "/t/{slug}/admin/drift/baseline/",
+    ],
+)
+def test_drift_pages_are_isolated_between_tenants(
+    assert_isolated, url, tenant_a, msp_engineer, customer_b
+):
+    from django.utils import timezone
+
+    now = timezone.now()
+    finding = in_schema(
+        tenant_a,
+        lambda: DriftFinding.objects.create(
+            resource_id="/subscriptions/s/resourcegroups/rg/providers/x/y/secret-vm-ü",
+            resource_type="x/y",
+            kind="modified",
+            path="properties.secretPath",
+            baseline_value="a",
+            current_value="b",
+            severity="high",
+            matched_rule="r",
+            changed_by="oscar@contoso.com",
+            first_seen=now,
+            last_seen=now,
+        ),
+    )
+    assert_isolated(
+        url.replace("{pk}", str(finding.pk)),
+        tenant=tenant_a,
+        owner=msp_engineer,
+        intruder=customer_b,
+        secrets=("secret-vm", "oscar@contoso.com"),
+    )
