@@ -63,14 +63,13 @@ def _value(level: Any, side: str) -> Any:
     return None if type(value).__name__ == "NotPresent" else value
 
 
-def diff_configs(baseline: dict[str, Any], current: dict[str, Any]) -> list[Change]:
-    """Every changed value between two normalised configs, in path order."""
+def _deepdiff(baseline: Any, current: Any, prefix: tuple[PathPart, ...]) -> list[Change]:
     # threshold_to_diff_deeper=0: always report leaf paths (deepdiff otherwise reports a
     # whole object as one change once enough of its keys differ).
     tree = DeepDiff(baseline, current, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
-    changes = [
+    return [
         Change(
-            path=tuple(level.path(output_format="list")),
+            path=prefix + tuple(level.path(output_format="list")),
             kind=_KINDS.get(report, "modified"),
             old=_value(level, "t1"),
             new=_value(level, "t2"),
@@ -78,7 +77,31 @@ def diff_configs(baseline: dict[str, Any], current: dict[str, Any]) -> list[Chan
         for report, levels in tree.items()
         for level in levels
     ]
-    return sorted(changes, key=lambda c: [str(p) for p in c.path])
+
+
+def diff_configs(baseline: Any, current: Any, prefix: tuple[PathPart, ...] = ()) -> list[Change]:
+    """Every changed value between two normalised configs, in path order.
+
+    Equal subtrees are skipped with Python's (C-level) equality and objects are walked
+    key by key; deepdiff compares the lists that differ. On whole configs deepdiff
+    alone spent 1.5-7 ms per resource copying its tree model.
+    """
+    if baseline == current:
+        return []
+    if isinstance(baseline, dict) and isinstance(current, dict):
+        changes: list[Change] = []
+        for key in sorted(baseline.keys() | current.keys(), key=str):
+            path = (*prefix, key)
+            if key not in current:
+                changes.append(Change(path, "removed", baseline[key], None))
+            elif key not in baseline:
+                changes.append(Change(path, "added", None, current[key]))
+            elif baseline[key] != current[key]:
+                changes.extend(diff_configs(baseline[key], current[key], path))
+        return changes
+    if isinstance(baseline, list) and isinstance(current, list):
+        return sorted(_deepdiff(baseline, current, prefix), key=lambda c: [str(p) for p in c.path])
+    return [Change(prefix, "modified", baseline, current)]
 
 
 def compare_resource(

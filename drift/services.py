@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from configurations.models import Configuration, ConfigurationHistory
@@ -76,21 +76,34 @@ def _latest_callers(resource_ids: Iterable[str]) -> dict[str, str]:
     return callers
 
 
+def _moved_resources(baseline: Baseline) -> tuple[int, list[str], list[str], list[str]]:
+    """(resources compared, changed ids, added ids, removed ids), the hash comparison done in
+    PostgreSQL with one full join, so a pass with nothing changed moves no rows to Python."""
+    entries = connection.ops.quote_name(BaselineEntry._meta.db_table)
+    configs = connection.ops.quote_name(Configuration._meta.db_table)
+    scope = "" if baseline.scope == "tenant" else baseline.scope
+    like_prefix = scope.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE(b.resource_id, c.resource_id), b.resource_id IS NOT NULL, "  # noqa: S608
+            f"c.resource_id IS NOT NULL FROM "
+            f"(SELECT resource_id, config_hash FROM {entries} WHERE baseline_id = %s) b "
+            f"FULL OUTER JOIN (SELECT resource_id, config_hash FROM {configs} "
+            f"WHERE deleted_at IS NULL AND resource_id LIKE %s) c ON b.resource_id = c.resource_id "
+            f"WHERE b.config_hash IS DISTINCT FROM c.config_hash",
+            [baseline.pk, like_prefix],
+        )
+        moved = cursor.fetchall()
+    changed = [rid for rid, approved, present in moved if approved and present]
+    added = [rid for rid, approved, present in moved if present and not approved]
+    removed = [rid for rid, approved, present in moved if approved and not present]
+    compared = baseline.entries.count() + len(added)
+    return compared, changed, added, removed
+
+
 def find_drift(baseline: Baseline) -> tuple[int, list[ResourceDrift]]:
     """(resources compared, drift per resource) between ``baseline`` and the present state."""
-    approved = dict(baseline.entries.values_list("resource_id", "config_hash"))
-    present = dict(
-        Configuration.objects.filter(deleted_at__isnull=True).values_list(
-            "resource_id", "config_hash"
-        )
-    )
-    if baseline.scope != "tenant":
-        present = {rid: h for rid, h in present.items() if rid.startswith(baseline.scope)}
-    changed = [
-        rid for rid, digest in present.items() if rid in approved and approved[rid] != digest
-    ]
-    added = [rid for rid in present if rid not in approved]
-    removed = [rid for rid in approved if rid not in present]
+    compared, changed, added, removed = _moved_resources(baseline)
     drifts: list[ResourceDrift] = []
     for batch in _batches(changed + added):
         current = {
@@ -99,12 +112,15 @@ def find_drift(baseline: Baseline) -> tuple[int, list[ResourceDrift]]:
                 resource_id__in=batch
             ).values_list("resource_id", "config_data", "config_hash", "resource_type")
         }
-        approved_configs = dict(
-            baseline.entries.filter(resource_id__in=batch).values_list("resource_id", "config")
-        )
+        approved = {
+            rid: (config, digest)
+            for rid, config, digest in baseline.entries.filter(resource_id__in=batch).values_list(
+                "resource_id", "config", "config_hash"
+            )
+        }
         for rid in batch:
             config, digest, rtype = current[rid]
-            before = (approved_configs[rid], approved[rid]) if rid in approved_configs else None
+            before = approved.get(rid)
             drift = compare_resource(rid, rtype, before, (config, digest))
             if drift is not None:
                 drifts.append(drift)
@@ -113,7 +129,17 @@ def find_drift(baseline: Baseline) -> tuple[int, list[ResourceDrift]]:
             resource_id__in=batch
         ).values_list("resource_id", "resource_type", "config", "config_hash"):
             drifts.append(compare_resource(rid, rtype, (config, digest), None))
-    return len(set(approved) | set(present)), drifts
+    return compared, drifts
+
+
+FINDING_VALUE_FIELDS = (
+    "resource_type",
+    "kind",
+    "baseline_value",
+    "current_value",
+    "severity",
+    "matched_rule",
+)
 
 
 def _finding_values(
@@ -149,7 +175,9 @@ def run_detection(
     by_severity: Counter[str] = Counter()
     by_kind: Counter[str] = Counter()
     seen_keys: set[tuple[str, str]] = set()
-    opened = 0
+    new_findings: list[DriftFinding] = []
+    updated: list[DriftFinding] = []
+    persisting: list[int] = []
     with transaction.atomic():
         existing = {
             (f.resource_id, f.path): f for f in DriftFinding.objects.filter(status__in=UNRESOLVED)
@@ -164,22 +192,30 @@ def run_detection(
                 values = _finding_values(drift, change, severity, rule)
                 finding = existing.get(key)
                 if finding is None:
-                    DriftFinding.objects.create(
-                        resource_id=drift.resource_id,
-                        path=change.dotted,
-                        first_seen=now,
-                        last_seen=now,
-                        changed_by=callers.get(drift.resource_id, "unknown"),
-                        last_report=report,
-                        **values,
+                    new_findings.append(
+                        DriftFinding(
+                            resource_id=drift.resource_id,
+                            path=change.dotted,
+                            first_seen=now,
+                            last_seen=now,
+                            changed_by=callers.get(drift.resource_id, "unknown"),
+                            last_report=report,
+                            **values,
+                        )
                     )
-                    opened += 1
-                else:
+                elif any(getattr(finding, k) != v for k, v in values.items()):
                     for field, value in values.items():
                         setattr(finding, field, value)
-                    finding.last_seen = now
-                    finding.last_report = report
-                    finding.save()
+                    updated.append(finding)
+                else:
+                    persisting.append(finding.pk)
+        DriftFinding.objects.bulk_create(new_findings, batch_size=BATCH)
+        DriftFinding.objects.bulk_update(updated, FINDING_VALUE_FIELDS, batch_size=BATCH)
+        # Every finding still drifting was seen by this report.
+        DriftFinding.objects.filter(pk__in=[f.pk for f in updated] + persisting).update(
+            last_seen=now, last_report=report
+        )
+        opened = len(new_findings)
         back_to_baseline = [
             f.pk for key, f in existing.items() if key not in seen_keys and f.status in UNRESOLVED
         ]

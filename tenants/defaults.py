@@ -6,7 +6,7 @@ from typing import Any
 
 DEFAULT_POLLING_SETTINGS: dict[str, Any] = {
     "enabled": True,
-    "interval_minutes": 15,
+    "interval_minutes": 4,
     "page_size": 1000,
 }
 DEFAULT_NOTIFICATION_SETTINGS: dict[str, Any] = {

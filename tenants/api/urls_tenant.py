@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.TenantApiRoot.as_view(), name="tenant-api-root"),
     path("settings/", views.TenantSettingsView.as_view(), name="tenant-api-settings"),
     path("", include("configurations.api.urls")),
+    path("", include("drift.api.urls")),
 ]

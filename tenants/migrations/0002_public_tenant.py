@@ -5,7 +5,7 @@ import os
 from django.db import migrations
 
 DEFAULTS = {
-    "polling_settings": {"enabled": True, "interval_minutes": 15, "page_size": 1000},
+    "polling_settings": {"enabled": True, "interval_minutes": 4, "page_size": 1000},
     "notification_settings": {
         "enabled": True,
         "min_severity": "high",

@@ -102,11 +102,12 @@ def test_persisting_drift_updates_one_finding_and_a_revert_resolves_it(
         ).first(),
     )
     original = storage.config_data["properties"].get("minimumTlsVersion")
-    sim_client.modify_resource(storage.resource_id, {"properties": {"minimumTlsVersion": "TLS1_0"}})
+    weak = "TLS1_1" if original == "TLS1_0" else "TLS1_0"
+    sim_client.modify_resource(storage.resource_id, {"properties": {"minimumTlsVersion": weak}})
     collect(collected)
     first = detect(collected)
     finding = next(f for f in open_findings(collected) if f.path == "properties.minimumTlsVersion")
-    assert (finding.severity, finding.current_value) == ("high", "TLS1_0")
+    assert (finding.severity, finding.current_value) == ("high", weak)
 
     collect(collected)
     second = detect(collected)

@@ -203,3 +203,16 @@ def test_every_shipped_rule_is_valid_for_the_settings_json_schema():
     rules = [dict(rule) for rule in default_rule_specs()]
     assert settings_errors("drift_thresholds", {"rules": rules}) == []
     assert len(build_rule_set({"rules": rules, "use_default_rules": False}).rules) == len(rules)
+
+
+def test_lists_are_diffed_by_deepdiff_with_index_paths_and_equal_subtrees_skipped():
+    before = {
+        "properties": {"addressPrefixes": ["10.0.0.0/16", "10.1.0.0/16"], "same": {"deep": [1, 2]}}
+    }
+    after = {
+        "properties": {"addressPrefixes": ["10.0.0.0/16", "10.9.0.0/16"], "same": {"deep": [1, 2]}}
+    }
+    assert [(c.dotted, c.kind, c.old, c.new) for c in diff_configs(before, after)] == [
+        ("properties.addressPrefixes[1]", "modified", "10.1.0.0/16", "10.9.0.0/16")
+    ]
+    assert diff_configs({"a": 1}, {"a": "1"}) == [Change(("a",), "modified", 1, "1")]
