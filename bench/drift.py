@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _db import ROOT, fresh_database, setup_django
-from poll import CLIENT_ID, SECRET, log, start_simulator
+from poll import CLIENT_ID, SECRET, log, onboard_fleet, start_simulator
 
 CHANGEABLE = [
     "microsoft.storage/storageaccounts",
@@ -72,24 +72,9 @@ def main() -> None:
         from configurations.models import Configuration
         from configurations.services import PassOptions, run_collection_pass
         from drift.services import run_detection
-        from tenants import services
 
         call_command("migrate_schemas", verbosity=0)
-        credential = services.save_azure_credential(
-            name="bench", client_id=CLIENT_ID, client_secret=SECRET
-        )
-        quiet = {"polling_settings": {"enabled": False, "interval_minutes": 60, "page_size": 1000}}
-        tenants = [
-            services.onboard_tenant(
-                name=s["name"],
-                slug=s["name"],
-                azure_tenant_id=s["tenant_id"],
-                azure_credential=credential,
-                actor="bench",
-                settings_overrides=quiet,
-            )
-            for s in specs
-        ]
+        tenants = onboard_fleet(specs)
 
         def collect_all() -> None:
             for tenant in tenants:

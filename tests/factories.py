@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import factory
+from django.utils import timezone
 
 from accounts.models import Role, User
 from tenants.selectors import public_tenant
@@ -38,3 +39,26 @@ class UserFactory(factory.django.DjangoModelFactory):
 def new_azure_tenant_id() -> str:
     """A fresh GUID for an Azure tenant id."""
     return str(uuid.uuid4())
+
+
+class DriftFindingFactory(factory.django.DjangoModelFactory):
+    """An open finding in the current tenant schema (enter the schema first)."""
+
+    class Meta:
+        model = "drift.DriftFinding"
+
+    resource_id = factory.Sequence(
+        lambda n: (
+            f"/subscriptions/s/resourcegroups/rg/providers/microsoft.network/networksecuritygroups/nsg-{n}"
+        )
+    )
+    resource_type = "microsoft.network/networksecuritygroups"
+    kind = "modified"
+    path = "properties.securityRules.open-ssh.properties.access"
+    baseline_value = "Deny"
+    current_value = "Allow"
+    severity = "critical"
+    matched_rule = "NSG inbound allow from anywhere"
+    changed_by = "unknown"
+    first_seen = factory.LazyFunction(timezone.now)
+    last_seen = factory.LazyFunction(timezone.now)

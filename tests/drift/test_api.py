@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from drift.models import DriftFinding, DriftReport
+from drift.models import DriftReport
+from tests.factories import DriftFindingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,18 +22,9 @@ def report_with_finding(tenant_a):
     report = DriftReport.objects.create(
         started_at=now, finished_at=now, by_severity={"critical": 1}
     )
-    DriftFinding.objects.create(
+    DriftFindingFactory(
         resource_id="/subscriptions/s/resourcegroups/rg/providers/microsoft.network/networksecuritygroups/nsg-ü",
-        resource_type="microsoft.network/networksecuritygroups",
-        kind="modified",
-        path="properties.securityRules.open-ssh.properties.access",
-        baseline_value="Deny",
-        current_value="Allow",
-        severity="critical",
-        matched_rule="NSG inbound allow",
         changed_by="mallory@x",
-        first_seen=now,
-        last_seen=now,
         last_report=report,
     )
     connection.set_schema_to_public()

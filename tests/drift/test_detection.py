@@ -14,6 +14,7 @@ from drift.models import Baseline, BaselineEntry, DriftFinding
 from drift.severity import RuleSetError
 from tenants.models import TenantStatus
 from tenants.services import update_settings
+from tests.factories import DriftFindingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -224,23 +225,11 @@ def test_detect_drift_command_exit_codes(collected, collect, sim_client, capsys)
 def test_drift_pages_are_isolated_between_tenants(
     assert_isolated, url, tenant_a, msp_engineer, customer_b
 ):
-    from django.utils import timezone
-
-    now = timezone.now()
     finding = in_schema(
         tenant_a,
-        lambda: DriftFinding.objects.create(
+        lambda: DriftFindingFactory(
             resource_id="/subscriptions/s/resourcegroups/rg/providers/x/y/secret-vm-ü",
-            resource_type="x/y",
-            kind="modified",
-            path="properties.secretPath",
-            baseline_value="a",
-            current_value="b",
-            severity="high",
-            matched_rule="r",
             changed_by="oscar@contoso.com",
-            first_seen=now,
-            last_seen=now,
         ),
     )
     assert_isolated(
