@@ -51,6 +51,7 @@ test: lint services
 bench: migrate
 	@$(WITH_ENV) $(BIN)/python bench/onboarding.py
 	@$(WITH_ENV) $(BIN)/python bench/poll.py
+	@$(WITH_ENV) $(BIN)/python bench/drift.py
 
 stop-services:
 	$(BIN)/python -m driftdetector.devservices stop

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0003_azurecredential_tenant_azure_credential_tenantstatus'),
+        ("tenants", "0003_azurecredential_tenant_azure_credential_tenantstatus"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenantstatus',
-            name='last_detection_at',
+            model_name="tenantstatus",
+            name="last_detection_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='tenantstatus',
-            name='open_findings',
-            field=models.JSONField(blank=True, default=dict, help_text='open findings by severity'),
+            model_name="tenantstatus",
+            name="open_findings",
+            field=models.JSONField(blank=True, default=dict, help_text="open findings by severity"),
         ),
     ]
