@@ -52,6 +52,7 @@ bench: migrate
 	@$(WITH_ENV) $(BIN)/python bench/onboarding.py
 	@$(WITH_ENV) $(BIN)/python bench/poll.py
 	@$(WITH_ENV) $(BIN)/python bench/drift.py
+	@$(WITH_ENV) $(BIN)/python bench/latency.py
 
 stop-services:
 	$(BIN)/python -m driftdetector.devservices stop

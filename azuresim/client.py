@@ -94,6 +94,32 @@ class SimClient:
             "PATCH", "resources", {"id": resource_id, "patch": patch, "caller": caller}
         )
 
+    def open_inbound_port(
+        self,
+        nsg_id: str,
+        port: str = "22",
+        source: str = "Internet",
+        caller: Any = None,
+        rule_name: str = "zz-open-ssh",
+    ) -> dict[str, Any]:
+        """Add an NSG rule allowing inbound TCP ``port`` from ``source`` (a classic drift)."""
+        rule = {
+            "name": rule_name,
+            "properties": {
+                "access": "Allow",
+                "direction": "Inbound",
+                "protocol": "Tcp",
+                "priority": 4000,
+                "sourceAddressPrefix": source,
+                "destinationPortRange": port,
+                "sourcePortRange": "*",
+                "destinationAddressPrefix": "*",
+            },
+        }
+        return self.modify_resource(
+            nsg_id, {"properties": {"securityRules": [rule]}}, caller=caller
+        )
+
     def delete_resource(self, resource_id: str, caller: str | None = None) -> dict[str, Any]:
         """Delete a resource, recorded as a delete by ``caller``."""
         return self._call("DELETE", "resources", query={"id": resource_id, "caller": caller})

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _db import ROOT, fresh_database, setup_django
-from poll import CLIENT_ID, SECRET, log, onboard_fleet, start_simulator
+from poll import log, onboard_fleet, start_simulator, tenant_specs, use_simulator
 
 CHANGEABLE = [
     "microsoft.storage/storageaccounts",
@@ -42,26 +41,8 @@ def main() -> None:
     args = parser.parse_args()
 
     state_dir = ROOT / "var" / "bench-drift-azuresim"
-    sim_url = f"https://127.0.0.1:{args.port}"
-    os.environ.update(
-        AZURE_AUTHORITY_HOST=sim_url,
-        AZURE_ARM_ENDPOINT=sim_url,
-        AZURE_GRAPH_ENDPOINT=sim_url,
-        AZURE_CA_BUNDLE=str(state_dir / "ca.pem"),
-        LOG_LEVEL="WARNING",
-    )
-    specs = [
-        {
-            "name": f"drift-{i:03d}",
-            "tenant_id": str(uuid.UUID(int=50_000 + i)),
-            "client_id": CLIENT_ID,
-            "client_secret": SECRET,
-            "subscriptions": 2,
-            "resources": args.resources,
-            "seed": 1000 + i,
-        }
-        for i in range(args.tenants)
-    ]
+    sim_url = use_simulator(state_dir, args.port)
+    specs = tenant_specs("drift", args.tenants, args.resources, first_id=50000)
     sim = start_simulator(state_dir, args.port, {"tenants": specs})
     try:
         setup_django(fresh_database(args.database))

@@ -63,6 +63,35 @@ def start_simulator(state_dir: Path, port: int, config: dict) -> subprocess.Pope
     raise RuntimeError("simulator did not start")
 
 
+def use_simulator(state_dir: Path, port: int) -> str:
+    """Point the Azure endpoints of this process (and its children) at the simulator."""
+    sim_url = f"https://127.0.0.1:{port}"
+    os.environ.update(
+        AZURE_AUTHORITY_HOST=sim_url,
+        AZURE_ARM_ENDPOINT=sim_url,
+        AZURE_GRAPH_ENDPOINT=sim_url,
+        AZURE_CA_BUNDLE=str(state_dir / "ca.pem"),
+        LOG_LEVEL="WARNING",
+    )
+    return sim_url
+
+
+def tenant_specs(prefix: str, count: int, resources: int, first_id: int) -> list[dict]:
+    """Simulated tenants ``<prefix>-000``.. with one app registration and 2 subscriptions."""
+    return [
+        {
+            "name": f"{prefix}-{i:03d}",
+            "tenant_id": str(uuid.UUID(int=first_id + i)),
+            "client_id": CLIENT_ID,
+            "client_secret": SECRET,
+            "subscriptions": 2,
+            "resources": resources,
+            "seed": first_id + i,
+        }
+        for i in range(count)
+    ]
+
+
 def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, "LOG_LEVEL": "WARNING", **(extra or {})}
 
@@ -201,32 +230,14 @@ def main() -> None:
     args = parser.parse_args()
 
     state_dir = ROOT / "var" / "bench-azuresim"
-    sim_url = f"https://127.0.0.1:{args.port}"
-    os.environ.update(
-        AZURE_AUTHORITY_HOST=sim_url,
-        AZURE_ARM_ENDPOINT=sim_url,
-        AZURE_GRAPH_ENDPOINT=sim_url,
-        AZURE_CA_BUNDLE=str(state_dir / "ca.pem"),
-        LOG_LEVEL="WARNING",
-    )
+    sim_url = use_simulator(state_dir, args.port)
     if args.rss_probe:
         setup_django(os.environ["DATABASE_URL"])
         rss_probe(args.rss_probe)
         return
 
     rss_sizes = [int(n) for n in args.rss_sizes.split(",") if n]
-    tenant_specs = [
-        {
-            "name": f"bench-{i:03d}",
-            "tenant_id": str(uuid.UUID(int=i + 1)),
-            "client_id": CLIENT_ID,
-            "client_secret": SECRET,
-            "subscriptions": 2,
-            "resources": args.resources,
-            "seed": i + 1,
-        }
-        for i in range(args.tenants)
-    ] + [
+    specs = tenant_specs("bench", args.tenants, args.resources, first_id=1) + [
         {
             "name": f"rss-{n}",
             "tenant_id": str(uuid.UUID(int=10_000 + n)),
@@ -238,7 +249,7 @@ def main() -> None:
         }
         for n in rss_sizes
     ]
-    sim = start_simulator(state_dir, args.port, {"tenants": tenant_specs})
+    sim = start_simulator(state_dir, args.port, {"tenants": specs})
     worker = None
     try:
         database_url = fresh_database(args.database)
@@ -248,7 +259,7 @@ def main() -> None:
         from azuresim.client import SimClient
 
         call_command("migrate_schemas", verbosity=0)
-        onboard_fleet(tenant_specs)
+        onboard_fleet(specs)
         from tenants.models import Tenant
 
         fleet = list(Tenant.objects.filter(slug__startswith="bench-").order_by("slug"))

@@ -16,7 +16,13 @@ def pretty(config: Any) -> list[str]:
     return json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
 
 
-def side_by_side_html(previous: Any, new: Any, *, context_lines: int = 3) -> str:
+def side_by_side_html(
+    previous: Any,
+    new: Any,
+    *,
+    context_lines: int = 3,
+    labels: tuple[str, str] = ("previous", "new"),
+) -> str:
     """An HTML table of previous vs new with changed lines highlighted (difflib.HtmlDiff).
 
     Huge configs fall back to a unified diff in a <pre>, which stays fast and readable.
@@ -26,9 +32,9 @@ def side_by_side_html(previous: Any, new: Any, *, context_lines: int = 3) -> str
         from html import escape
 
         unified = difflib.unified_diff(
-            before, after, "previous", "new", lineterm="", n=context_lines
+            before, after, labels[0], labels[1], lineterm="", n=context_lines
         )
         return f'<pre class="config-diff">{escape(chr(10).join(unified))}</pre>'
     return difflib.HtmlDiff(tabsize=2, wrapcolumn=80).make_table(
-        before, after, "previous", "new", context=bool(before and after), numlines=context_lines
+        before, after, *labels, context=bool(before and after), numlines=context_lines
     )

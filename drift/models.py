@@ -66,6 +66,10 @@ class DriftReport(models.Model):
     by_kind = models.JSONField(default=dict)
     opened = models.PositiveIntegerField(default=0)
     resolved = models.PositiveIntegerField(default=0)
+    suppressed = models.PositiveIntegerField(
+        default=0, help_text="changes covered by an unexpired exception"
+    )
+    ignored = models.PositiveIntegerField(default=0, help_text="changes matched by ignore rules")
     error = models.TextField(blank=True)
 
     class Meta:
@@ -110,6 +114,19 @@ class DriftFinding(models.Model):
     last_report = models.ForeignKey(
         DriftReport, null=True, on_delete=models.SET_NULL, related_name="findings"
     )
+    flapping = models.BooleanField(
+        default=False,
+        db_index=True,
+        help_text="the path changed more often than the tenant's flapping threshold allows",
+    )
+    exception = models.ForeignKey(
+        "DriftException",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="findings",
+        help_text="the exception that accepted this deviation",
+    )
 
     class Meta:
         ordering = ["-last_seen"]
@@ -123,3 +140,47 @@ class DriftFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.severity} {self.kind} {self.resource_id} {self.path}"
+
+
+class DriftException(models.Model):
+    """An accepted deviation: a value that may differ from the baseline until it expires.
+
+    It suppresses a change only while the current value equals ``accepted_value`` and
+    ``expires_at`` is in the future; patterns are globs over the lower-cased resource id
+    and over the dotted JSON path.
+    """
+
+    resource_pattern = models.CharField(max_length=1024)
+    path_pattern = models.CharField(max_length=2000)
+    accepted_value = models.JSONField(null=True, blank=True)
+    reason = models.TextField()
+    approved_by = models.CharField(max_length=150)
+    approved_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-approved_at"]
+
+    def __str__(self) -> str:
+        return f"{self.resource_pattern} {self.path_pattern} (until {self.expires_at:%Y-%m-%d})"
+
+
+class PathActivity(models.Model):
+    """Recent passes in which one resource path's drift opened, changed value or resolved.
+
+    Only paths with such an event are written, so a quiet pass touches no row. A path
+    with more than N events within the last M passes is flapping.
+    """
+
+    resource_id = models.CharField(max_length=1024)
+    path = models.CharField(max_length=2000)
+    report_ids = models.JSONField(default=list)
+    flapping = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["resource_id", "path"], name="one_activity_per_path")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.path}"

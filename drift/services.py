@@ -9,18 +9,29 @@ later pass updates its finding (last_seen); a value back at its baseline resolve
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from configurations.models import Configuration, ConfigurationHistory
 from drift.compare import Change, ResourceDrift, compare_resource
-from drift.models import Baseline, BaselineEntry, DriftFinding, DriftReport
-from drift.severity import SEVERITIES, RuleSet, build_rule_set
-from tenants.models import Tenant, TenantStatus
+from drift.models import (
+    Baseline,
+    BaselineEntry,
+    DriftException,
+    DriftFinding,
+    DriftReport,
+    PathActivity,
+)
+from drift.severity import IGNORE, SEVERITIES, RuleSet, build_rule_set
+from drift.suppression import AcceptedDeviation, ExceptionMatcher, FlappingPolicy, glob_escape
+from tenants.models import FindingTrendPoint, Tenant, TenantStatus
 from tenants.selectors import current_settings
 
 logger = logging.getLogger(__name__)
@@ -155,17 +166,72 @@ def _finding_values(
     }
 
 
+def _exception_matcher(now: datetime) -> ExceptionMatcher:
+    return ExceptionMatcher(
+        (
+            AcceptedDeviation(
+                e.pk, e.resource_pattern, e.path_pattern, e.accepted_value, e.expires_at
+            )
+            for e in DriftException.objects.filter(expires_at__gt=now)
+        ),
+        now,
+    )
+
+
+def _record_path_events(
+    keys: set[tuple[str, str]], report: DriftReport, policy: FlappingPolicy
+) -> set[tuple[str, str]]:
+    """Note an event for each (resource, path) in this pass; returns the keys now flapping."""
+    if not keys:
+        return set()
+    window = list(
+        DriftReport.objects.filter(pk__lte=report.pk)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[: policy.passes]
+    )
+    oldest = window[-1] if window else report.pk
+    known: dict[tuple[str, str], list[int]] = {}
+    resource_ids = sorted({rid for rid, _ in keys})
+    for batch in _batches(resource_ids):
+        for rid, path, report_ids in PathActivity.objects.filter(resource_id__in=batch).values_list(
+            "resource_id", "path", "report_ids"
+        ):
+            if (rid, path) in keys:
+                known[(rid, path)] = report_ids
+    rows: list[PathActivity] = []
+    flapping: set[tuple[str, str]] = set()
+    for rid, path in keys:
+        recent, flaps = policy.record(known.get((rid, path), []), report.pk, oldest)
+        rows.append(PathActivity(resource_id=rid, path=path, report_ids=recent, flapping=flaps))
+        if flaps:
+            flapping.add((rid, path))
+    PathActivity.objects.bulk_create(
+        rows,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["resource_id", "path"],
+        update_fields=["report_ids", "flapping"],
+    )
+    return flapping
+
+
 def run_detection(
     tenant: Tenant, *, poll_run_id: int | None = None, actor: str = "system"
 ) -> DriftReport:
     """One detection pass; creates the first baseline from the present state if there is none.
 
-    Raises drift.severity.RuleSetError (before writing anything) if the tenant's rules are
-    invalid.
+    Changes matched by an ``ignore`` rule never become findings; changes covered by a live
+    exception (same value, not expired) are suppressed and their findings marked accepted.
+    When the value moves again or the exception expires, a new open finding is created,
+    so it is new for notifications too. Raises drift.severity.RuleSetError (before writing
+    anything) if the tenant's rules are invalid.
     """
     version = current_settings(tenant)
-    rules: RuleSet = build_rule_set(version.drift_thresholds if version else None)
+    thresholds = version.drift_thresholds if version else None
+    rules: RuleSet = build_rule_set(thresholds)
+    flapping_policy = FlappingPolicy.from_thresholds(thresholds)
     now = timezone.now()
+    exceptions = _exception_matcher(now)
     baseline = Baseline.objects.filter(active=True).first()
     if baseline is None:
         baseline = create_baseline(name="Initial baseline (first collection)", actor=actor)
@@ -175,6 +241,8 @@ def run_detection(
     by_severity: Counter[str] = Counter()
     by_kind: Counter[str] = Counter()
     seen_keys: set[tuple[str, str]] = set()
+    ignored_keys: set[tuple[str, str]] = set()
+    suppressed: dict[tuple[str, str], AcceptedDeviation] = {}
     new_findings: list[DriftFinding] = []
     updated: list[DriftFinding] = []
     persisting: list[int] = []
@@ -187,6 +255,13 @@ def run_detection(
             by_kind[drift.kind] += 1
             for change, severity, rule in classified:
                 key = (drift.resource_id, change.dotted)
+                if severity == IGNORE:
+                    ignored_keys.add(key)
+                    continue
+                exception = exceptions.match(drift.resource_id, change.dotted, change.new)
+                if exception is not None:
+                    suppressed[key] = exception
+                    continue
                 seen_keys.add(key)
                 by_severity[severity] += 1
                 values = _finding_values(drift, change, severity, rule)
@@ -209,29 +284,58 @@ def run_detection(
                     updated.append(finding)
                 else:
                     persisting.append(finding.pk)
+        back_to_baseline = [
+            f.pk
+            for key, f in existing.items()
+            if key not in seen_keys and key not in suppressed and key not in ignored_keys
+        ]
+        events = (
+            {(f.resource_id, f.path) for f in new_findings}
+            | {(f.resource_id, f.path) for f in updated}
+            | {key for key, f in existing.items() if f.pk in set(back_to_baseline)}
+        )
+        flapping = _record_path_events(events, report, flapping_policy)
+        for finding in new_findings:
+            finding.flapping = (finding.resource_id, finding.path) in flapping
         DriftFinding.objects.bulk_create(new_findings, batch_size=BATCH)
         DriftFinding.objects.bulk_update(updated, FINDING_VALUE_FIELDS, batch_size=BATCH)
         # Every finding still drifting was seen by this report.
         DriftFinding.objects.filter(pk__in=[f.pk for f in updated] + persisting).update(
             last_seen=now, last_report=report
         )
-        opened = len(new_findings)
-        back_to_baseline = [
-            f.pk for key, f in existing.items() if key not in seen_keys and f.status in UNRESOLVED
-        ]
+        newly_flapping = [f.pk for f in updated if (f.resource_id, f.path) in flapping]
+        DriftFinding.objects.filter(pk__in=newly_flapping).update(flapping=True)
         DriftFinding.objects.filter(pk__in=back_to_baseline).update(
             status=DriftFinding.Status.RESOLVED,
             resolved_at=now,
             status_changed_by="detection",
             status_changed_at=now,
         )
+        ignored_pks = [existing[key].pk for key in ignored_keys if key in existing]
+        DriftFinding.objects.filter(pk__in=ignored_pks).update(
+            status=DriftFinding.Status.RESOLVED,
+            resolved_at=now,
+            status_changed_by="ignore rule",
+            status_changed_at=now,
+        )
+        for key, exception in suppressed.items():
+            if key in existing:
+                DriftFinding.objects.filter(pk=existing[key].pk).update(
+                    status=DriftFinding.Status.ACCEPTED,
+                    exception_id=exception.id,
+                    resolved_at=now,
+                    status_changed_by=f"exception #{exception.id}",
+                    status_changed_at=now,
+                )
         report.finished_at = timezone.now()
         report.resources_compared = compared
         report.resources_drifted = len(drifts)
         report.by_severity = dict(by_severity)
         report.by_kind = dict(by_kind)
-        report.opened = opened
+        report.opened = len(new_findings)
         report.resolved = len(back_to_baseline)
+        report.suppressed = len(suppressed)
+        report.ignored = len(ignored_keys)
         report.save()
     record_drift_status(tenant, report)
     return report
@@ -245,21 +349,37 @@ def open_findings_by_severity() -> dict[str, int]:
     return {severity: counts.get(severity, 0) for severity in SEVERITIES}
 
 
-def record_drift_status(tenant: Tenant, report: DriftReport) -> None:
-    """Copy open findings by severity into the public TenantStatus for the fleet page."""
+def record_drift_status(tenant: Tenant, report: DriftReport | None = None) -> None:
+    """Copy open findings by severity into the public TenantStatus and today's trend point.
+
+    Called after every detection pass and every lifecycle action, so the fleet page and
+    its 30-day trend read one public table instead of N schemas.
+    """
+    counts = open_findings_by_severity()
     status, _ = TenantStatus.objects.get_or_create(tenant=tenant)
-    status.open_findings = open_findings_by_severity()
-    status.last_detection_at = report.finished_at
-    status.save(update_fields=["open_findings", "last_detection_at"])
+    status.open_findings = counts
+    fields = ["open_findings"]
+    if report is not None:
+        status.last_detection_at = report.finished_at
+        fields.append("last_detection_at")
+    status.save(update_fields=fields)
+    FindingTrendPoint.objects.update_or_create(
+        tenant=tenant, day=timezone.localdate(), defaults={"open_findings": counts}
+    )
+
+
+def _current_tenant() -> Tenant:
+    return Tenant.objects.get(schema_name=connection.schema_name)
 
 
 def set_findings_status(finding_ids: Iterable[int], status: str, *, actor: str) -> int:
     """Acknowledge or reopen findings (recording who and when); returns how many changed."""
     if status not in (DriftFinding.Status.ACKNOWLEDGED, DriftFinding.Status.OPEN):
         raise ValueError(f"use accept_into_baseline to accept; cannot set {status!r} by hand")
-    return DriftFinding.objects.filter(pk__in=list(finding_ids), status__in=UNRESOLVED).update(
+    changed = DriftFinding.objects.filter(pk__in=list(finding_ids), status__in=UNRESOLVED).update(
         status=status, status_changed_by=actor, status_changed_at=timezone.now()
     )
+    return changed
 
 
 def accept_into_baseline(finding_ids: Iterable[int], *, actor: str) -> int:
@@ -303,7 +423,95 @@ def accept_into_baseline(finding_ids: Iterable[int], *, actor: str) -> int:
             status_changed_at=now,
             resolved_at=now,
         )
+    record_drift_status(_current_tenant())
     return len(resource_ids)
+
+
+def create_exceptions(
+    finding_ids: Iterable[int], *, reason: str, expires_at: datetime, actor: str
+) -> list[DriftException]:
+    """Accept each unresolved finding's current value as a deviation until ``expires_at``.
+
+    One exception per finding (exactly its resource and path, its current value); the
+    findings become accepted. Raises ValidationError for an empty reason or a past expiry.
+    """
+    now = timezone.now()
+    problems = {}
+    if not reason.strip():
+        problems["reason"] = "Say why this deviation is accepted."
+    if expires_at <= now:
+        problems["expires_at"] = "The expiry must be in the future."
+    if problems:
+        raise ValidationError(problems)
+    created: list[DriftException] = []
+    with transaction.atomic():
+        for finding in DriftFinding.objects.select_for_update().filter(
+            pk__in=list(finding_ids), status__in=UNRESOLVED
+        ):
+            exception = DriftException.objects.create(
+                resource_pattern=glob_escape(finding.resource_id),
+                path_pattern=glob_escape(finding.path),
+                accepted_value=finding.current_value,
+                reason=reason.strip(),
+                approved_by=actor,
+                expires_at=expires_at,
+            )
+            finding.status = DriftFinding.Status.ACCEPTED
+            finding.exception = exception
+            finding.resolved_at = now
+            finding.status_changed_by = actor
+            finding.status_changed_at = now
+            finding.save(
+                update_fields=[
+                    "status",
+                    "exception",
+                    "resolved_at",
+                    "status_changed_by",
+                    "status_changed_at",
+                ]
+            )
+            created.append(exception)
+    if created:
+        record_drift_status(_current_tenant())
+    return created
+
+
+def ignore_rule_for(finding: DriftFinding) -> dict[str, Any]:
+    """The drift_thresholds rule that ignores exactly this finding's resource and path."""
+    return {
+        "name": f"ignore {finding.path} on {finding.resource_id.rsplit('/', 1)[-1]}",
+        "resource": glob_escape(finding.resource_id.lower()),
+        "resource_type": glob_escape(finding.resource_type.lower()),
+        "path": "^" + re.escape(finding.path) + "$",
+        "severity": IGNORE,
+    }
+
+
+def ignore_finding_paths(finding_ids: Iterable[int], *, actor: str) -> int:
+    """Add an ignore rule for each finding's resource and path (a new settings version, at
+    the front of the tenant's rules) and resolve those findings; returns rules added."""
+    from tenants.services import update_settings
+
+    tenant = _current_tenant()
+    findings = list(DriftFinding.objects.filter(pk__in=list(finding_ids)))
+    version = current_settings(tenant)
+    thresholds = dict(version.drift_thresholds if version else {})
+    rules = list(thresholds.get("rules") or [])
+    wanted = [ignore_rule_for(f) for f in findings]
+    added = [rule for rule in wanted if rule not in rules]
+    now = timezone.now()
+    with transaction.atomic():
+        if added:
+            thresholds["rules"] = added + rules
+            update_settings(tenant, actor=actor, drift_thresholds=thresholds)
+        DriftFinding.objects.filter(pk__in=[f.pk for f in findings], status__in=UNRESOLVED).update(
+            status=DriftFinding.Status.RESOLVED,
+            resolved_at=now,
+            status_changed_by=f"{actor} (ignore rule)",
+            status_changed_at=now,
+        )
+    record_drift_status(tenant)
+    return len(added)
 
 
 def request_detection(tenant: Tenant, *, poll_run_id: int | None) -> None:

@@ -23,6 +23,8 @@ from typing import Any
 from drift.compare import Change, ResourceDrift
 
 SEVERITIES = ("low", "medium", "high", "critical")
+IGNORE = "ignore"
+RULE_SEVERITIES = (*SEVERITIES, IGNORE)
 KINDS = ("modified", "added", "removed")
 CONDITION_OPS = ("equals", "in", "matches")
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.json")
@@ -68,6 +70,7 @@ class Rule:
     resource_type: str
     path: re.Pattern[str]
     severity: str
+    resource: str = "*"
     kinds: frozenset[str] = frozenset(KINDS)
     condition: Condition | None = None
     scope: re.Pattern[str] | None = None
@@ -76,6 +79,8 @@ class Rule:
     def applies(self, drift: ResourceDrift, change: Change) -> bool:
         """Does this rule classify ``change`` of ``drift``'s resource?"""
         if not fnmatch.fnmatchcase(drift.resource_type, self.resource_type):
+            return False
+        if self.resource != "*" and not fnmatch.fnmatchcase(drift.resource_id, self.resource):
             return False
         if change.kind not in self.kinds and drift.kind not in self.kinds:
             return False
@@ -148,11 +153,25 @@ class RuleSet:
         return self.fallback_severity, "default"
 
     def resource_severity(self, drift: ResourceDrift) -> tuple[str, list[tuple[Change, str, str]]]:
-        """Each change with (severity, rule), and the resource's severity after escalation."""
+        """Each change with (severity, rule), and the resource's severity after escalation.
+
+        A resource with more counted (not ignored) changes than the escalation allows has
+        each of its changes raised to at least the escalation severity, so the findings
+        carry the raised severity too.
+        """
         classified = [(change, *self.classify(drift, change)) for change in drift.changes]
-        overall = max((severity for _, severity, _ in classified), key=rank, default="low")
-        if self.escalation and len(drift.changes) > self.escalation.changes:
-            overall = max(overall, self.escalation.severity, key=rank)
+        counted = [severity for _, severity, _ in classified if severity != IGNORE]
+        overall = max(counted, key=rank, default="low")
+        if self.escalation and len(counted) > self.escalation.changes:
+            floor = self.escalation.severity
+            overall = max(overall, floor, key=rank)
+            note = f" (escalated: {len(counted)} changes)"
+            classified = [
+                (change, severity, rule)
+                if severity == IGNORE or rank(severity) >= rank(floor)
+                else (change, floor, rule + note)
+                for change, severity, rule in classified
+            ]
         return overall, classified
 
 
@@ -189,10 +208,14 @@ def _compile_rule(index: int, spec: Any, problems: list[str], origin: str) -> Ru
     before = len(problems)
     name = str(spec.get("name") or f"{origin} rule {index + 1}")
     severity = spec.get("severity")
-    if severity not in SEVERITIES:
-        problems.append(f"{where}: severity must be one of {', '.join(SEVERITIES)}")
+    if severity not in RULE_SEVERITIES:
+        problems.append(f"{where}: severity must be one of {', '.join(RULE_SEVERITIES)}")
     if not isinstance(spec.get("resource_type"), str) or not spec["resource_type"]:
         problems.append(f"{where}: resource_type (a glob) is required")
+    resource = spec.get("resource", "*")
+    if not isinstance(resource, str) or not resource:
+        problems.append(f"{where}: resource must be a glob over the resource id")
+        resource = "*"
     path = _compile_regex(spec.get("path", ""), f"{where} path", problems)
     kinds = spec.get("kinds", list(KINDS))
     if not isinstance(kinds, list) or not set(kinds) <= set(KINDS):
@@ -219,6 +242,7 @@ def _compile_rule(index: int, spec: Any, problems: list[str], origin: str) -> Ru
         resource_type=spec["resource_type"].lower(),
         path=path,
         severity=severity,
+        resource=resource.lower(),
         kinds=frozenset(kinds),
         condition=condition,
         scope=scope,

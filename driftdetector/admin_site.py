@@ -24,13 +24,26 @@ class DriftAdminSite(admin.AdminSite):
         return [path("fleet/", self.admin_view(self.fleet_view), name="fleet"), *super().get_urls()]
 
     def fleet_view(self, request: HttpRequest) -> TemplateResponse:
-        """Every customer tenant with its schedule; the drift dashboard will extend this."""
-        from tenants.selectors import fleet_rows
+        """The MSP's daily screen: every customer tenant with poll state, open drift by
+        severity and its 30-day trend, sortable by any column (``?o=-critical``)."""
+        from tenants.charts import polyline_points
+        from tenants.selectors import FLEET_SORT_KEYS, fleet_rows, fleet_trend
 
+        order = request.GET.get("o", "-critical")
+        rows = fleet_rows(order)
+        total = fleet_trend({row["tenant"].pk: row["trend"] for row in rows})
+        known = [v for v in total if v is not None]
         context = {
             **self.each_context(request),
             "title": "Fleet",
-            "rows": fleet_rows(),
+            "rows": rows,
+            "order": order,
+            "sort_links": {
+                key: f"?o={'' if order == '-' + key else '-'}{key}" for key in FLEET_SORT_KEYS
+            },
+            "fleet_trend_points": polyline_points(total, 600, 80),
+            "fleet_trend_max": max(known, default=0),
+            "fleet_trend_now": known[-1] if known else 0,
         }
         return TemplateResponse(request, "admin/fleet.html", context)
 

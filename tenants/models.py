@@ -117,3 +117,23 @@ class TenantStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant} status"
+
+
+class FindingTrendPoint(models.Model):
+    """Open findings by severity of one tenant on one day (the last pass of that day wins).
+
+    Kept in the public schema so the fleet page draws 30-day trends from one table.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="finding_trend")
+    day = models.DateField()
+    open_findings = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["tenant", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "day"], name="one_trend_point_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} {self.day}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
@@ -42,9 +44,71 @@ def msp_default_settings() -> dict[str, dict]:
     }
 
 
-def fleet_rows() -> list[dict]:
-    """One row per customer tenant for the fleet page: identity, schedule, settings age."""
+FLEET_SORT_KEYS = (
+    "name",
+    "slug",
+    "resources",
+    "last_poll",
+    "last_success",
+    "critical",
+    "high",
+    "medium",
+    "low",
+    "open",
+)
+TREND_DAYS = 30
+
+
+def _sort_value(row: dict, key: str) -> tuple:
+    status = row["status"]
+    findings = (status.open_findings if status else None) or {}
+    if key in ("name", "slug"):
+        return (getattr(row["tenant"], key).lower(),)
+    if key in ("critical", "high", "medium", "low"):
+        return (findings.get(key, 0),)
+    if key == "open":
+        return (sum(findings.values()),)
+    if key == "resources":
+        return (status.resource_count if status else 0,)
+    field = "last_poll_at" if key == "last_poll" else "last_successful_poll_at"
+    value = getattr(status, field, None) if status else None
+    return (value is not None, value.timestamp() if value else 0.0)
+
+
+def finding_trends(tenant_ids: list[int], days: int = TREND_DAYS) -> dict[int, list[int | None]]:
+    """Open findings (all severities) per day over the last ``days`` days, per tenant."""
+    from django.utils import timezone
+
+    from tenants.charts import daily_series
+    from tenants.models import FindingTrendPoint
+
+    today = timezone.localdate()
+    by_tenant: dict[int, dict] = {tenant_id: {} for tenant_id in tenant_ids}
+    rows = FindingTrendPoint.objects.filter(
+        tenant_id__in=tenant_ids, day__gt=today - timedelta(days=days + 30)
+    ).values_list("tenant_id", "day", "open_findings")
+    for tenant_id, day, counts in rows:
+        by_tenant[tenant_id][day] = sum((counts or {}).values())
+    return {tenant_id: daily_series(points, today, days) for tenant_id, points in by_tenant.items()}
+
+
+def fleet_trend(trends: dict[int, list[int | None]], days: int = TREND_DAYS) -> list[int | None]:
+    """The fleet's open findings per day: the sum of the tenants known on that day."""
+    total: list[int | None] = [None] * days
+    for series in trends.values():
+        for i, value in enumerate(series):
+            if value is not None:
+                total[i] = (total[i] or 0) + value
+    return total
+
+
+def fleet_rows(order: str = "name") -> list[dict]:
+    """One row per customer tenant for the fleet page: identity, schedule, poll state, open
+    drift by severity and its 30-day trend, sorted by ``order`` (a FLEET_SORT_KEYS name,
+    ``-`` for descending; unknown names sort by name)."""
     from django_celery_beat.models import PeriodicTask
+
+    from tenants.charts import polyline_points
 
     tasks = {
         task.name: task
@@ -63,4 +127,14 @@ def fleet_rows() -> list[dict]:
                 "poll_enabled": bool(task and task.enabled),
             }
         )
+    trends = finding_trends([row["tenant"].pk for row in rows])
+    for row in rows:
+        series = trends[row["tenant"].pk]
+        row["trend"] = series
+        row["trend_points"] = polyline_points(series, 120, 28)
+        row["trend_now"] = series[-1] if series else None
+    key = order.lstrip("-")
+    if key not in FLEET_SORT_KEYS:
+        key, order = "name", "name"
+    rows.sort(key=lambda row: _sort_value(row, key), reverse=order.startswith("-"))
     return rows

@@ -30,6 +30,7 @@ EXPORT_FIELDS = [
     "current_value",
     "matched_rule",
     "changed_by",
+    "flapping",
     "first_seen",
     "last_seen",
 ]
@@ -40,7 +41,11 @@ class FindingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DriftFinding
-        fields = [f for f in EXPORT_FIELDS if f != "tenant"] + ["tenant", "resolved_at"]
+        fields = [f for f in EXPORT_FIELDS if f != "tenant"] + [
+            "tenant",
+            "resolved_at",
+            "exception",
+        ]
 
     def get_tenant(self, obj: DriftFinding) -> dict[str, Any]:
         tenant = self.context["request"].tenant
@@ -48,7 +53,8 @@ class FindingSerializer(serializers.ModelSerializer):
 
 
 class FindingList(generics.ListAPIView):
-    """Findings, newest first; ``?status=`` and ``?severity=`` filter."""
+    """Findings, newest first; ``?status=``, ``?severity=``, ``?kind=`` and ``?flapping=true``
+    filter."""
 
     serializer_class = FindingSerializer
     permission_classes = [TenantAccess]
@@ -56,9 +62,12 @@ class FindingList(generics.ListAPIView):
 
     def get_queryset(self):
         queryset = DriftFinding.objects.order_by("-last_seen")
-        for param in ("status", "severity"):
+        for param in ("status", "severity", "kind"):
             if self.request.query_params.get(param):
                 queryset = queryset.filter(**{param: self.request.query_params[param]})
+        flapping = self.request.query_params.get("flapping")
+        if flapping:
+            queryset = queryset.filter(flapping=flapping.lower() in ("1", "true", "yes"))
         return queryset
 
 

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from django.core.management import call_command
-from django_tenants.utils import tenant_context
 
 from configurations.models import Configuration
 from drift import services
@@ -14,34 +13,10 @@ from drift.models import Baseline, BaselineEntry, DriftFinding
 from drift.severity import RuleSetError
 from tenants.models import TenantStatus
 from tenants.services import update_settings
+from tests.drift.helpers import detect, in_schema, open_findings
 from tests.factories import DriftFindingFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def in_schema(tenant, fn):
-    with tenant_context(tenant):
-        return fn()
-
-
-def detect(tenant):
-    return in_schema(tenant, lambda: services.run_detection(tenant, actor="test"))
-
-
-def open_findings(tenant):
-    return in_schema(
-        tenant, lambda: list(DriftFinding.objects.filter(status__in=services.UNRESOLVED))
-    )
-
-
-@pytest.fixture
-def collected(tenant_a, azure_tenant, collect):
-    """Tenant A collected once from a fresh simulated estate, with its first baseline."""
-    azure_tenant(tenant_a, resources=80, subscriptions=1)
-    collect(tenant_a)
-    report = detect(tenant_a)
-    assert report.opened == 0, "the first detection makes the present state the baseline"
-    return tenant_a
 
 
 def open_ssh_to_internet(sim_client, tenant):
@@ -51,29 +26,7 @@ def open_ssh_to_internet(sim_client, tenant):
             resource_type="microsoft.network/networksecuritygroups"
         ).first(),
     )
-    sim_client.modify_resource(
-        nsg.resource_id,
-        {
-            "properties": {
-                "securityRules": [
-                    {
-                        "name": "zz-open-ssh",
-                        "properties": {
-                            "access": "Allow",
-                            "direction": "Inbound",
-                            "protocol": "Tcp",
-                            "priority": 4000,
-                            "sourceAddressPrefix": "Internet",
-                            "destinationPortRange": "22",
-                            "sourcePortRange": "*",
-                            "destinationAddressPrefix": "*",
-                        },
-                    }
-                ]
-            }
-        },
-        caller="mallory@contoso.com",
-    )
+    sim_client.open_inbound_port(nsg.resource_id, caller="mallory@contoso.com")
     return nsg
 
 

@@ -149,8 +149,36 @@ def test_tenant_rules_come_first_and_escalation_raises_busy_resources():
         "escalation": {"changes_per_resource": 3, "severity": "critical"},
     }
     overall, by_path = severities(drift_of(before, after), thresholds)
-    assert by_path["tags.t0"] == ("high", "vnet tags matter here")
+    assert by_path["tags.t0"] == ("critical", "vnet tags matter here (escalated: 4 changes)")
     assert overall == "critical", "4 changes > 3 escalates"
+    _, calm = severities(drift_of(before, after), {**thresholds, "escalation": None})
+    assert calm["tags.t0"] == ("high", "vnet tags matter here")
+
+
+def test_ignore_rules_drop_changes_and_do_not_count_towards_escalation():
+    before = fixtures.vnet()
+    before["tags"] = {"keep": "1"}
+    after = copy.deepcopy(before)
+    after["tags"] = {"keep": "1", **{f"t{i}": "x" for i in range(4)}}
+    rid = before["id"].lower()
+    thresholds = {
+        "rules": [
+            {
+                "resource": rid.replace("[", "[[]"),
+                "resource_type": "*",
+                "path": "^tags\\.",
+                "severity": "ignore",
+            }
+        ],
+        "escalation": {"changes_per_resource": 1, "severity": "critical"},
+    }
+    overall, by_path = severities(drift_of(before, after), thresholds)
+    assert len(by_path) == 4
+    assert {severity for severity, _ in by_path.values()} == {"ignore"}
+    assert overall == "low"
+    other = {**thresholds, "rules": [{**thresholds["rules"][0], "resource": rid + "-other"}]}
+    _, by_path = severities(drift_of(before, after), other)
+    assert "ignore" not in {severity for severity, _ in by_path.values()}
 
 
 def test_invalid_rules_are_all_reported_and_nothing_is_built():

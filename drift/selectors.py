@@ -1,0 +1,70 @@
+"""Reads for drift pages (connection already in the tenant schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from configurations.models import Configuration, ConfigurationHistory
+from drift.models import Baseline, BaselineEntry, DriftFinding
+
+
+def active_baseline() -> Baseline | None:
+    """The baseline detection compares against."""
+    return Baseline.objects.filter(active=True).first()
+
+
+def approved_and_current(finding: DriftFinding) -> tuple[Any, Any]:
+    """(baseline config, current config) of the finding's resource; None where absent."""
+    baseline = active_baseline()
+    approved = None
+    if baseline is not None:
+        approved = (
+            BaselineEntry.objects.filter(baseline=baseline, resource_id=finding.resource_id)
+            .values_list("config", flat=True)
+            .first()
+        )
+    current = (
+        Configuration.objects.filter(resource_id=finding.resource_id, deleted_at__isnull=True)
+        .values_list("config_data", flat=True)
+        .first()
+    )
+    return approved, current
+
+
+def resource_history(resource_id: str, limit: int = 50) -> QuerySet[ConfigurationHistory]:
+    """The newest collected changes of one resource (who and when), newest first."""
+    return ConfigurationHistory.objects.filter(configuration__resource_id=resource_id).order_by(
+        "-changed_at", "-id"
+    )[:limit]
+
+
+def baseline_scopes(limit: int = 500) -> list[tuple[str, str]]:
+    """Choices for a scoped baseline: each subscription and resource group present, as
+    (id prefix, label)."""
+    choices: list[tuple[str, str]] = []
+    subscriptions = (
+        Configuration.objects.filter(deleted_at__isnull=True)
+        .order_by("subscription_id")
+        .values_list("subscription_id", flat=True)
+        .distinct()
+    )
+    for subscription in subscriptions[:limit]:
+        if subscription:
+            choices.append((f"/subscriptions/{subscription}/", f"subscription {subscription}"))
+    groups = (
+        Configuration.objects.filter(deleted_at__isnull=True)
+        .exclude(resource_group="")
+        .order_by("subscription_id", "resource_group")
+        .values_list("subscription_id", "resource_group")
+        .distinct()
+    )
+    for subscription, group in groups[:limit]:
+        choices.append(
+            (
+                f"/subscriptions/{subscription}/resourcegroups/{group}/",
+                f"resource group {group} ({subscription})",
+            )
+        )
+    return choices
