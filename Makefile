@@ -26,13 +26,19 @@ migrate: services
 	@$(WITH_ENV) $(BIN)/python manage.py migrate_schemas --verbosity 0
 
 SIM_PORT ?= 8443
+DEMO_MSP_TENANT_ID := a8ddce7c-ad9d-5ef9-b40b-b51910e6c4c4
 SIM_URL := https://127.0.0.1:$(SIM_PORT)
 # The demo talks to the local Azure simulator (azuresim), never to Azure.
+# "Sign in with Microsoft" in the demo: one app registration in the simulator; the MSP's
+# own Entra tenant id is the one setup_demo derives (DEMO_MSP_TENANT_ID).
 DEMO_ENV := AZURE_AUTHORITY_HOST=$(SIM_URL) AZURE_ARM_ENDPOINT=$(SIM_URL) \
-	AZURE_GRAPH_ENDPOINT=$(SIM_URL) AZURE_CA_BUNDLE=$(CURDIR)/var/azuresim/ca.pem SIM_PORT=$(SIM_PORT)
+	AZURE_GRAPH_ENDPOINT=$(SIM_URL) AZURE_CA_BUNDLE=$(CURDIR)/var/azuresim/ca.pem SIM_PORT=$(SIM_PORT) \
+	ENTRA_CLIENT_ID=$${ENTRA_CLIENT_ID:-0b7e5d1c-3f5a-4c41-9d1e-6d656d6f0001} \
+	ENTRA_CLIENT_SECRET=$${ENTRA_CLIENT_SECRET:-demo-entra-secret-for-azuresim} \
+	ENTRA_MSP_TENANT_ID=$${ENTRA_MSP_TENANT_ID:-$(DEMO_MSP_TENANT_ID)}
 
 run: migrate
-	@$(WITH_ENV) $(BIN)/python manage.py setup_demo
+	@$(WITH_ENV) $(DEMO_ENV) $(BIN)/python manage.py setup_demo
 	@$(WITH_ENV) $(BIN)/python manage.py ensure_msp_admin
 	@$(WITH_ENV) $(DEMO_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_DEBUG=$${DJANGO_DEBUG:-true} \
 		LOG_FORMAT=$${LOG_FORMAT:-plain} $(BIN)/honcho start -f Procfile

@@ -1,12 +1,18 @@
-"""Admin for users and roles. OAuth tokens are never shown, listed or editable."""
+"""Admin for users, roles and API tokens. OAuth tokens are never shown, listed or editable;
+an API token's secret is shown once, in the message after it is created."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 
 from accounts.forms import RoleForm, UserChangeForm, UserCreationForm
-from accounts.models import Role, User
+from accounts.models import ApiToken, Role, User
+from accounts.services import create_api_token, revoke_api_token
 
 
 @admin.register(User)
@@ -46,3 +52,71 @@ class RoleAdmin(admin.ModelAdmin):
     @admin.display(description="permissions")
     def permission_count(self, obj: Role) -> int:
         return len(obj.permissions)
+
+
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name", "read_only", "expires_at"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    form = ApiTokenForm
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "read_only",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["read_only"]
+    search_fields = ["name", "prefix", "user__username"]
+    actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest):
+        queryset = super().get_queryset(request).select_related("user")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(user=request.user)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["user", "name", "prefix", "read_only", "expires_at", "last_used_at", "revoked_at"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return ["user", "name", "read_only", "expires_at"]
+        return self.get_readonly_fields(request, obj)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"user": request.user.pk}
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if change:
+            return
+        owner = form.cleaned_data["user"]
+        if owner != request.user and not request.user.is_superuser:
+            owner = request.user
+        token, clear = create_api_token(
+            user=owner,
+            name=form.cleaned_data["name"],
+            expires_at=form.cleaned_data.get("expires_at"),
+            read_only=form.cleaned_data.get("read_only", False),
+        )
+        obj.pk = token.pk
+        obj.refresh_from_db()
+        messages.warning(request, f"Copy the token now; it is not shown again: {clear}")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        for token in queryset:
+            revoke_api_token(token=token)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)

@@ -1,14 +1,19 @@
-"""Writes for users and roles."""
+"""Writes for users, roles and API tokens."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import ApiToken, Role, User
 from tenants.models import Tenant
 from tenants.selectors import public_tenant
 
@@ -38,7 +43,20 @@ def ensure_msp_admin(
     user = User.objects.create_superuser(
         username, email, password, tenant=public_tenant(), role=Role.objects.get(name="MSP Admin")
     )
+    mark_email_verified(user)
     return user, password
+
+
+def mark_email_verified(user: User) -> None:
+    """Record the user's email as verified and primary for allauth (an address the MSP
+    entered itself, e.g. the break-glass admin's), so a local login needs no mail round trip."""
+    from allauth.account.models import EmailAddress
+
+    if not user.email:
+        return
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email.lower(), defaults={"verified": True, "primary": True}
+    )
 
 
 def create_customer_user(
@@ -61,3 +79,61 @@ def create_customer_user(
     user.full_clean()
     user.save()
     return user
+
+
+API_KEY_LEAD = "ddt"
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def _token_hash(secret_token: str) -> str:
+    return hashlib.sha256(secret_token.encode()).hexdigest()
+
+
+def create_api_token(
+    *, user: User, name: str, expires_at: datetime | None = None, read_only: bool = False
+) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns it and the clear token, which is never stored."""
+    if not name.strip():
+        raise ValidationError({"name": "Give the token a name."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    prefix = secrets.token_hex(6)
+    clear = f"{API_KEY_LEAD}_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        user=user,
+        name=name.strip(),
+        prefix=prefix,
+        token_hash=_token_hash(clear),
+        read_only=read_only,
+        expires_at=expires_at,
+    )
+    return token, clear
+
+
+def revoke_api_token(*, token: ApiToken) -> ApiToken:
+    """Revoke ``token`` (idempotent); it authenticates nobody from now on."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def authenticate_api_token(clear: str) -> ApiToken | None:
+    """The live token whose prefix and hash match ``clear``, else None.
+
+    Records ``last_used_at`` with at most one write a minute per token.
+    """
+    parts = clear.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_LEAD:
+        return None
+    token = ApiToken.objects.select_related("user", "user__tenant").filter(prefix=parts[1]).first()
+    if token is None or not hmac.compare_digest(token.token_hash, _token_hash(clear)):
+        return None
+    now = timezone.now()
+    if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+        return None
+    stale = now - timedelta(seconds=LAST_USED_RESOLUTION_SECONDS)
+    if token.last_used_at is None or token.last_used_at < stale:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

@@ -124,6 +124,41 @@ class SimClient:
         """Delete a resource, recorded as a delete by ``caller``."""
         return self._call("DELETE", "resources", query={"id": resource_id, "caller": caller})
 
+    # ----- interactive sign-in -------------------------------------------------------
+    def register_app(
+        self, client_id: str, client_secret: str, redirect_uris: list[str]
+    ) -> dict[str, Any]:
+        """Register the web app users sign in to (accepted in every simulated directory)."""
+        body = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "redirect_uris": redirect_uris,
+        }
+        return self._call("POST", "apps", body)
+
+    def add_user(
+        self,
+        tenant_id: str,
+        email: str,
+        given_name: str = "",
+        family_name: str = "",
+        oid: str | None = None,
+    ) -> dict[str, Any]:
+        """Add a user to a tenant's directory; returns it with its object id (``oid``)."""
+        body = {
+            "tenant_id": tenant_id,
+            "email": email,
+            "given_name": given_name,
+            "family_name": family_name,
+            "oid": oid,
+        }
+        return self._call("POST", "users", body)
+
+    def set_signin_fault(self, kind: str | None) -> dict[str, Any]:
+        """Spoil the next id token: wrong_audience, expired, bad_signature, wrong_nonce,
+        wrong_issuer; None clears."""
+        return self._call("PUT", "signin-fault", {"kind": kind})
+
     # ----- faults and throttling -----------------------------------------------------
     def add_fault(self, **fault: Any) -> str:
         """Add a fault rule; returns its id. Keys: action (status|delay|malformed), status,

@@ -35,6 +35,18 @@ def apply_config(state: SimState, config: dict[str, Any]) -> list[TenantSpec]:
     specs = [TenantSpec.from_dict(item) for item in config.get("tenants", [])]
     for spec in specs:
         state.register(spec)
+    for app in config.get("apps", []):
+        state.directory.register_app(
+            app["client_id"], app["client_secret"], app.get("redirect_uris", [])
+        )
+    for user in config.get("users", []):
+        state.directory.add_user(
+            user["tenant_id"],
+            user["email"],
+            user.get("given_name", ""),
+            user.get("family_name", ""),
+            user.get("oid"),
+        )
     mutator = config.get("mutator")
     if mutator:
         from .mutator import restart_mutator

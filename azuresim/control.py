@@ -179,3 +179,36 @@ def reset(state: SimState, req: SimRequest) -> SimResponse:
 def stats(state: SimState, req: SimRequest) -> SimResponse:
     """``GET /_sim/stats``: request counts per route."""
     return json_response(200, {"requests": dict(state.requests)})
+
+
+def register_app(state: SimState, req: SimRequest) -> SimResponse:
+    """``POST /_sim/apps`` ``{client_id, client_secret, redirect_uris}``: a web app for sign-in."""
+    body = _body(req)
+    app = state.directory.register_app(
+        str(body["client_id"]), str(body["client_secret"]), list(body.get("redirect_uris", []))
+    )
+    return json_response(201, app)
+
+
+def add_user(state: SimState, req: SimRequest) -> SimResponse:
+    """``POST /_sim/users`` ``{tenant_id, email, given_name, family_name, oid}``."""
+    body = _body(req)
+    user = state.directory.add_user(
+        str(body["tenant_id"]),
+        str(body["email"]),
+        str(body.get("given_name", "")),
+        str(body.get("family_name", "")),
+        body.get("oid"),
+    )
+    return json_response(201, user)
+
+
+def set_signin_fault(state: SimState, req: SimRequest) -> SimResponse:
+    """``PUT /_sim/signin-fault`` ``{kind}``: spoil the next id token (or ``null`` to clear)."""
+    from .signin import SIGNIN_FAULTS
+
+    kind = _body(req).get("kind")
+    if kind is not None and kind not in SIGNIN_FAULTS:
+        return _error(400, "BadFault", f"kind must be one of {', '.join(SIGNIN_FAULTS)}")
+    state.directory.fault = kind
+    return json_response(200, {"kind": kind})

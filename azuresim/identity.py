@@ -1,7 +1,7 @@
 """Microsoft identity platform (v2.0 endpoints): OIDC metadata, JWKS and the token endpoint.
 
-The browser sign-in endpoint (``/{tenant}/oauth2/v2.0/authorize``) answers 501 for now; the
-authorization-code flow for Entra sign-in will be added behind :func:`authorize`.
+Client credentials (secret or certificate) serve the SDKs; the browser sign-in flow
+(authorize, authorization-code and refresh-token grants) lives in :mod:`azuresim.signin`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from . import faults
+from . import faults, signin
 from .state import SimState
 from .tenants import derived_guid
 from .tokens import b64url_decode
@@ -67,7 +67,8 @@ def _unknown_tenant(req: SimRequest, tenant: str) -> SimResponse:
 def openid_configuration(state: SimState, req: SimRequest, tenant: str) -> SimResponse:
     """``GET /{tenant}/v2.0/.well-known/openid-configuration``."""
     tenant = tenant.lower()
-    if tenant not in MULTI_TENANT and state.estate(tenant) is None:
+    known = state.estate(tenant) is not None or tenant in state.directory.users
+    if tenant not in MULTI_TENANT and not known:
         return _unknown_tenant(req, tenant)
     base = base_url(req)
     issuer_tenant = "{tenantid}" if tenant in MULTI_TENANT else tenant
@@ -124,8 +125,8 @@ def jwks(state: SimState, req: SimRequest, tenant: str) -> SimResponse:
 
 
 def authorize(state: SimState, req: SimRequest, tenant: str) -> SimResponse:
-    """``GET /{tenant}/oauth2/v2.0/authorize``: placeholder for the browser sign-in flow."""
-    return aad_error(req, 501, "temporarily_unavailable", 900144, "Not implemented yet.")
+    """``GET|POST /{tenant}/oauth2/v2.0/authorize``: the browser sign-in flow."""
+    return signin.authorize(state.directory, req, tenant)
 
 
 def _verify_assertion(cert_pem: str, assertion: str, client_id: str) -> bool:
@@ -155,6 +156,10 @@ def token(state: SimState, req: SimRequest, tenant: str) -> SimResponse:
     """``POST /{tenant}/oauth2/v2.0/token`` (client credentials with secret or assertion)."""
     tenant = tenant.lower()
     form = dict(parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True))
+    if form.get("grant_type") in ("authorization_code", "refresh_token"):
+        if tenant not in MULTI_TENANT and tenant not in state.directory.users:
+            return _unknown_tenant(req, tenant)
+        return signin.token(state, state.directory, req, form)
     estate = state.estate(tenant)
     if estate is None:
         return _unknown_tenant(req, tenant)

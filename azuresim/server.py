@@ -46,6 +46,9 @@ _ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", r"/_sim/mutator/step", control.mutate_now, "control"),
     ("POST", r"/_sim/reset", control.reset, "control"),
     ("GET", r"/_sim/stats", control.stats, "control"),
+    ("POST", r"/_sim/apps", control.register_app, "control"),
+    ("POST", r"/_sim/users", control.add_user, "control"),
+    ("PUT", r"/_sim/signin-fault", control.set_signin_fault, "control"),
     ("GET", r"/subscriptions", arm.list_subscriptions, "arm.subscriptions"),
     (
         "POST",
@@ -71,6 +74,12 @@ _ROUTES: list[tuple[str, str, Handler, str]] = [
     # Browser sign-in (authorization code flow) will be served here in a later issue.
     (
         "GET",
+        r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/authorize",
+        identity.authorize,
+        "identity.authorize",
+    ),
+    (
+        "POST",
         r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/authorize",
         identity.authorize,
         "identity.authorize",

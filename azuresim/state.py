@@ -11,6 +11,7 @@ from typing import Any
 from .activitylog import ActivityLog, Caller
 from .estate import SHARED_BUDGET, ByteBudget, Estate
 from .faults import FaultBook
+from .signin import Directory
 from .tenants import TenantSpec
 from .throttle import Throttle
 from .tokens import TokenSigner
@@ -39,6 +40,7 @@ class SimState:
     def __init__(self, options: SimOptions | None = None, budget: ByteBudget = SHARED_BUDGET):
         self.options = options or SimOptions()
         self.signer = TokenSigner()
+        self.directory = Directory()
         self.faults = FaultBook()
         self.throttle = Throttle(self.options.throttling)
         self.activity = ActivityLog()

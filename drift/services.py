@@ -289,10 +289,11 @@ def run_detection(
             for key, f in existing.items()
             if key not in seen_keys and key not in suppressed and key not in ignored_keys
         ]
+        resolved_pks = set(back_to_baseline)
         events = (
             {(f.resource_id, f.path) for f in new_findings}
             | {(f.resource_id, f.path) for f in updated}
-            | {key for key, f in existing.items() if f.pk in set(back_to_baseline)}
+            | {key for key, f in existing.items() if f.pk in resolved_pks}
         )
         flapping = _record_path_events(events, report, flapping_policy)
         for finding in new_findings:
@@ -356,15 +357,16 @@ def record_drift_status(tenant: Tenant, report: DriftReport | None = None) -> No
     its 30-day trend read one public table instead of N schemas.
     """
     counts = open_findings_by_severity()
-    status, _ = TenantStatus.objects.get_or_create(tenant=tenant)
-    status.open_findings = counts
-    fields = ["open_findings"]
+    fields: dict[str, Any] = {"open_findings": counts}
     if report is not None:
-        status.last_detection_at = report.finished_at
-        fields.append("last_detection_at")
-    status.save(update_fields=fields)
-    FindingTrendPoint.objects.update_or_create(
-        tenant=tenant, day=timezone.localdate(), defaults={"open_findings": counts}
+        fields["last_detection_at"] = report.finished_at
+    if not TenantStatus.objects.filter(tenant=tenant).update(**fields):
+        TenantStatus.objects.get_or_create(tenant=tenant, defaults=fields)
+    FindingTrendPoint.objects.bulk_create(
+        [FindingTrendPoint(tenant=tenant, day=timezone.localdate(), open_findings=counts)],
+        update_conflicts=True,
+        unique_fields=["tenant", "day"],
+        update_fields=["open_findings"],
     )
 
 

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
 from django.urls import path
 
 from accounts.access import user_is_msp
 
 
-class DriftAdminSite(admin.AdminSite):
+class SignInThroughAllauth:
+    """Admin sites sign in through allauth's page (rate limits, MFA, Entra ID button).
+
+    The admin's own login form would bypass those checks; a signed-in user without
+    admin rights gets a 403 page instead of a redirect loop back to sign-in.
+    """
+
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.user.is_authenticated:
+            return TemplateResponse(
+                request, "admin/not_allowed.html", {"title": "Not allowed"}, status=403
+            )
+        target = request.GET.get(REDIRECT_FIELD_NAME) or request.path.replace("login/", "")
+        return redirect_to_login(target, resolve_url(settings.LOGIN_URL))
+
+
+class DriftAdminSite(SignInThroughAllauth, admin.AdminSite):
     site_header = "Azure Drift Detector"
     site_title = "Azure Drift Detector"
     index_title = "MSP administration"
@@ -48,7 +68,7 @@ class DriftAdminSite(admin.AdminSite):
         return TemplateResponse(request, "admin/fleet.html", context)
 
 
-class TenantAdminSite(admin.AdminSite):
+class TenantAdminSite(SignInThroughAllauth, admin.AdminSite):
     """The admin inside one customer tenant (``/t/<slug>/admin/``), for MSP staff.
 
     The tenant middleware has already decided the user may enter this tenant and has

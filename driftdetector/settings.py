@@ -41,6 +41,14 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_celery_beat",
+    # Local accounts: password, email verification, reset, TOTP MFA, rate limits.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    # Entra ID sign-in (validates the id_token; records tid and oid).
+    "social_django",
+    # Also a tenant app: MSP staff's sign-in events are kept in the public schema.
+    "auditlog",
 ]
 TENANT_APPS = [
     "configurations",
@@ -51,6 +59,9 @@ TENANT_APPS = [
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 TENANT_MODEL = "tenants.Tenant"
+# SET search_path once per schema switch, not before every query: a detection pass is
+# ~30 short queries, and the extra round trips were a third of its time.
+TENANT_LIMIT_SET_CALLS = True
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 # New tenant schemas are cloned from this schema (kept migrated by migrate_schemas).
@@ -67,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.EntraSignInErrorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantPathMiddleware",
@@ -127,10 +140,38 @@ SESSION_CACHE_ALIAS = "sessions"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.RolePermissionBackend"]
-LOGIN_URL = "login"
+# RolePermissionBackend grants role permissions and authenticates nobody: passwords go
+# through allauth (rate limits, MFA), Entra ID through social-auth.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.RolePermissionBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.entra.EntraOAuth2",
+]
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# django-allauth (local accounts; the break-glass path when Entra ID is down).
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}  # emails may repeat across customer tenants
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
+ACCOUNT_UNIQUE_EMAIL = False
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_SESSION_REMEMBER = False
+# Failed logins: 10 a minute per client address, 5 per 5 minutes per account (allauth's
+# defaults, stated so they are visible and tunable).
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
+    "reset_password": "20/m/ip,5/m/key",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Azure Drift Detector"
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="drift-detector@localhost")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -148,10 +189,16 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+    if env.bool("TRUST_X_FORWARDED_PROTO", default=False):  # only behind a proxy that sets it
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_HTTPONLY = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -233,3 +280,37 @@ AZURE_MAX_THROTTLE_WAIT = env.float("AZURE_MAX_THROTTLE_WAIT", default=60.0)
 AZURE_SHARED_LIMITER = env.bool("AZURE_SHARED_LIMITER", default=True)
 # Skip resources whose hash did not move (off only to benchmark the naive deepdiff path).
 COLLECTION_HASH_SHORT_CIRCUIT = env.bool("COLLECTION_HASH_SHORT_CIRCUIT", default=True)
+
+
+# --- Entra ID sign-in (social-auth) ---
+# One multi-tenant app registration; the token's tid picks the tenant (the MSP's own tid,
+# ENTRA_MSP_TENANT_ID, is the public tenant). The authority follows AZURE_AUTHORITY_HOST,
+# so the demo and the tests sign in against azuresim.
+ENTRA_CLIENT_ID = env.str("ENTRA_CLIENT_ID", default="")
+ENTRA_MSP_TENANT_ID = env.str("ENTRA_MSP_TENANT_ID", default="")
+SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_KEY = ENTRA_CLIENT_ID
+SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_SECRET = env.str("ENTRA_CLIENT_SECRET", default="")
+SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_TENANT_ID = "organizations"
+SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_AUTHORITY_URL = (
+    f"{AZURE_AUTHORITY_HOST.rstrip('/')}/organizations"
+)
+SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_DEFAULT_SCOPE = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+]
+SOCIAL_AUTH_VERIFY_SSL = AZURE_CA_BUNDLE or True
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = env.bool("SOCIAL_AUTH_REDIRECT_IS_HTTPS", default=not DEBUG)
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = LOGIN_REDIRECT_URL
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "accounts.entra.find_invited_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "accounts.entra.update_user_from_token",
+    "accounts.entra.record_sign_in",
+)

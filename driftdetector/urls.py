@@ -1,7 +1,6 @@
 """Public URLs: admin, login, health, the MSP-wide API. Tenant URLs live under /t/<slug>/."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from driftdetector import health
@@ -11,8 +10,9 @@ urlpatterns = [
     path("", tenant_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("allauth.urls")),
+    path("oauth/", include("social_django.urls", namespace="social")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tenants.api.urls_public")),
+    path("api/v1/", include("accounts.api.urls")),
 ]

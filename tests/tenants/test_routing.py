@@ -26,7 +26,8 @@ def test_anonymous_login_redirect_does_not_reveal_whether_a_tenant_exists(client
 
 def test_anonymous_api_call_is_refused(client, tenant_a):
     response = client.get(f"/t/{tenant_a.slug}/api/v1/settings/")
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
     assert tenant_a.azure_tenant_id not in response.content.decode()
 
 

@@ -23,6 +23,8 @@ from tenants.models import Tenant
 DEMO_NAMESPACE = uuid.UUID("6d1f3c1e-5b7a-4f7e-9a51-2f6f4c0d9e10")
 DEMO_CLIENT_ID = str(uuid.uuid5(DEMO_NAMESPACE, "msp-demo-app"))
 DEMO_CLIENT_SECRET = "demo-secret-for-the-local-simulator"  # noqa: S105 - only valid against azuresim
+DEMO_MSP_TENANT_ID = str(uuid.uuid5(DEMO_NAMESPACE, "msp-own-entra-tenant"))
+DEMO_WEB_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
 DEMO_TENANTS = [
     ("Contoso", "contoso", 2, 400),
     ("Fabrikam", "fabrikam", 1, 250),
@@ -90,7 +92,64 @@ class Command(BaseCommand):
         config = {
             "options": {"throttling": "headers"},
             "tenants": sim_tenants,
+            **self._sign_in_config(),
             "mutator": {"interval": options["mutate_every"], "batch": 2, "seed": 7},
         }
         (state_dir / "demo.json").write_text(json.dumps(config, indent=2))
         self.stdout.write(f"  simulator config: {state_dir / 'demo.json'}")
+
+    def _sign_in_config(self) -> dict[str, Any]:
+        """The Entra app registration and directory users for "Sign in with Microsoft",
+        plus a local customer user per demo tenant (passwords in var/demo-users.txt)."""
+        import secrets
+
+        from accounts.models import User
+        from accounts.services import create_customer_user, mark_email_verified
+
+        client_id = settings.ENTRA_CLIENT_ID
+        msp_tid = settings.ENTRA_MSP_TENANT_ID or DEMO_MSP_TENANT_ID
+        if not client_id:
+            return {}
+        callback = "/oauth/complete/azuread-v2-tenant-oauth2/"
+        users = [
+            {
+                "tenant_id": msp_tid,
+                "email": "admin@msp.example",
+                "given_name": "MSP",
+                "family_name": "Admin",
+            }
+        ]
+        lines = []
+        for name, slug, _, _ in DEMO_TENANTS:
+            tenant = Tenant.objects.get(slug=slug)
+            email = f"viewer@{slug}.example"
+            username = f"{slug}-viewer"
+            if not User.objects.filter(username=username).exists():
+                password = secrets.token_urlsafe(12)
+                user = create_customer_user(tenant, username, email, password)
+                mark_email_verified(user)
+                lines.append(f"{username} {password}")
+            users.append(
+                {
+                    "tenant_id": tenant.azure_tenant_id,
+                    "email": email,
+                    "given_name": name,
+                    "family_name": "Viewer",
+                }
+            )
+        if lines:
+            path = Path(settings.BASE_DIR) / "var" / "demo-users.txt"
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write("\n".join(lines) + "\n")
+            path.chmod(0o600)
+            self.stdout.write(f"  demo customer users (username password): {path}")
+        return {
+            "apps": [
+                {
+                    "client_id": client_id,
+                    "client_secret": settings.SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_SECRET,
+                    "redirect_uris": [origin + callback for origin in DEMO_WEB_ORIGINS],
+                }
+            ],
+            "users": users,
+        }

@@ -1,0 +1,36 @@
+"""DRF authentication by API token: ``Authorization: Bearer <token>`` or ``Token <token>``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+
+from accounts.services import authenticate_api_token
+
+SCHEMES = (b"bearer", b"token")
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """Sets ``request.auth`` to the ApiToken; a bad token is a 401, never anonymous access."""
+
+    def authenticate(self, request: Any) -> tuple[Any, Any] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() not in SCHEMES:
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("Give the token after the scheme, with no spaces.")
+        try:
+            clear = parts[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise AuthenticationFailed("The token is not valid.") from exc
+        token = authenticate_api_token(clear)
+        if token is None:
+            raise AuthenticationFailed("The token is unknown, revoked or expired.")
+        if not token.user.is_active:
+            raise AuthenticationFailed("The token's user is inactive.")
+        return token.user, token
+
+    def authenticate_header(self, request: Any) -> str:
+        return 'Bearer realm="api"'

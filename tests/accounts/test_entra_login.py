@@ -1,0 +1,195 @@
+"""Sign-in with Microsoft: the whole browser flow against the simulator's identity platform.
+
+Django test client -> /oauth/login/ -> 302 to the simulator's authorize endpoint (real
+HTTPS with requests) -> 302 back with code and state -> callback -> social-auth fetches
+the token, validates the id_token against the simulator's JWKS -> our pipeline.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from auditlog.models import SigningLog
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CLIENT_ID = "7f1c3b7e-0000-4000-8000-00000000e17a"
+SECRET = "entra-test-secret"
+CALLBACK = "http://testserver/oauth/complete/azuread-v2-tenant-oauth2/"
+MSP_TID = "0d5e1f2a-0000-4000-8000-000000000a5f"
+
+
+@pytest.fixture
+def entra(settings, sim, sim_client):
+    """Point the Entra backend at the simulator and register the app there."""
+    settings.SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_KEY = CLIENT_ID
+    settings.SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_SECRET = SECRET
+    settings.SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_AUTHORITY_URL = f"{sim.base_url}/organizations"
+    settings.SOCIAL_AUTH_VERIFY_SSL = str(sim.ca_path)
+    settings.SOCIAL_AUTH_REDIRECT_IS_HTTPS = False
+    settings.ENTRA_MSP_TENANT_ID = MSP_TID
+    sim_client.register_app(CLIENT_ID, SECRET, [CALLBACK])
+    yield sim_client
+    sim_client.set_signin_fault(None)
+
+
+def sign_in_with_microsoft(client: Client, sim, email: str, *, tamper_state: bool = False):
+    """Run the browser flow; returns the callback response."""
+    begin = client.post("/oauth/login/azuread-v2-tenant-oauth2/")
+    assert begin.status_code == 302, begin.content[:300]
+    authorize_url = begin["Location"]
+    assert authorize_url.startswith(f"{sim.base_url}/organizations/oauth2/v2.0/authorize")
+    query = parse_qs(urlsplit(authorize_url).query)
+    assert query["nonce"][0] and query["state"][0]
+    answer = requests.get(
+        authorize_url,
+        params={"login_hint": email},
+        verify=str(sim.ca_path),
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302, answer.text[:300]
+    back = urlsplit(answer.headers["Location"])
+    params = parse_qs(back.query)
+    assert "code" in params, params
+    if tamper_state:
+        params["state"] = ["forged-" + params["state"][0]]
+    return client.get(back.path, {k: v[0] for k, v in params.items()})
+
+
+def audit(schema: str) -> list[tuple[str, str, dict]]:
+    with schema_context(schema):
+        return list(
+            SigningLog.objects.filter(log_data__method="entra")
+            .order_by("timestamp", "id")
+            .values_list("action", "status", "log_data")
+        )
+
+
+def test_a_customer_user_signs_in_and_the_user_row_is_filled(entra, sim, tenant_a):
+    user = UserFactory(
+        tenant=tenant_a, role_name="Customer Viewer", email="ana@contoso.example", first_name=""
+    )
+    added = entra.add_user(tenant_a.azure_tenant_id, "Ana@contoso.example", "Ana", "Silva")
+    client = Client()
+    response = sign_in_with_microsoft(client, sim, "ana@contoso.example")
+    assert response.status_code == 302, response.content[:500]
+    assert client.session.get("_auth_user_id") == str(user.pk)
+    user = User.objects.get(pk=user.pk)
+    assert user.microsoft_id == added["oid"]
+    assert (user.first_name, user.last_name) == ("Ana", "Silva")
+    assert user.email == "Ana@contoso.example"
+    assert user.access_token and user.refresh_token and user.token_expiry is not None
+    assert user.last_login is not None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT access_token, refresh_token FROM accounts_user WHERE id=%s", [user.pk]
+        )
+        stored_access, stored_refresh = cursor.fetchone()
+    assert user.access_token not in stored_access and user.refresh_token not in stored_refresh
+    ((action, status, data),) = audit(tenant_a.schema_name)
+    assert (action, status) == ("auth.login", "success")
+    assert data["tid"] == tenant_a.azure_tenant_id.lower() and data["oid"] == added["oid"]
+    assert client.get(f"/t/{tenant_a.slug}/").status_code == 200
+    assert client.get("/t/tenant-b/").status_code == 404
+
+
+def test_a_linked_user_is_found_by_object_id_even_after_an_email_change(entra, sim, tenant_a):
+    added = entra.add_user(tenant_a.azure_tenant_id, "bo@contoso.example", "Bo", "Li")
+    user = UserFactory(tenant=tenant_a, role_name="Customer Viewer", email="old@contoso.example")
+    User.objects.filter(pk=user.pk).update(microsoft_id=added["oid"])
+    client = Client()
+    sign_in_with_microsoft(client, sim, "bo@contoso.example")
+    assert client.session.get("_auth_user_id") == str(user.pk)
+
+
+def test_msp_staff_from_the_msp_tenant_land_in_the_public_tenant(entra, sim):
+    staff = UserFactory(role_name="MSP Engineer", email="eng@msp.example")
+    entra.add_user(MSP_TID, "eng@msp.example", "Eng", "Neer")
+    client = Client()
+    sign_in_with_microsoft(client, sim, "eng@msp.example")
+    assert client.session.get("_auth_user_id") == str(staff.pk)
+    assert ("auth.login", "success") in [(a, s) for a, s, _ in audit("public")]
+
+
+def refused(response, reason_fragment: str) -> None:
+    assert response.status_code == 403, response.content[:300]
+    assert reason_fragment.encode() in response.content
+
+
+def test_an_unknown_entra_tenant_is_refused(entra, sim):
+    stranger_tid = str(uuid.uuid4())
+    entra.add_user(stranger_tid, "mallory@evil.example", "Mal", "Lory")
+    client = Client()
+    response = sign_in_with_microsoft(client, sim, "mallory@evil.example")
+    refused(response, "not a customer of this service")
+    assert "_auth_user_id" not in client.session
+    assert not User.objects.filter(email="mallory@evil.example").exists()
+    assert ("auth.login_failed", "failure") in [(a, s) for a, s, _ in audit("public")]
+
+
+def test_an_uninvited_user_of_a_known_tenant_is_refused_and_not_created(entra, sim, tenant_a):
+    entra.add_user(tenant_a.azure_tenant_id, "newbie@contoso.example", "New", "Bie")
+    before = User.objects.count()
+    client = Client()
+    refused(sign_in_with_microsoft(client, sim, "newbie@contoso.example"), "not been invited")
+    assert User.objects.count() == before and "_auth_user_id" not in client.session
+
+
+def test_a_user_invited_in_another_tenant_is_not_let_in_here(entra, sim, tenant_a, tenant_b):
+    UserFactory(tenant=tenant_b, role_name="Customer Viewer", email="dual@contoso.example")
+    entra.add_user(tenant_a.azure_tenant_id, "dual@contoso.example", "Du", "Al")
+    refused(sign_in_with_microsoft(Client(), sim, "dual@contoso.example"), "not been invited")
+
+
+def test_a_forged_state_is_refused(entra, sim, tenant_a):
+    UserFactory(tenant=tenant_a, role_name="Customer Viewer", email="st@contoso.example")
+    entra.add_user(tenant_a.azure_tenant_id, "st@contoso.example", "S", "T")
+    client = Client()
+    response = sign_in_with_microsoft(client, sim, "st@contoso.example", tamper_state=True)
+    refused(response, "could not be verified")
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("wrong_audience", "could not be verified"),
+        ("expired", "could not be verified"),
+        ("bad_signature", "could not be verified"),
+        ("wrong_issuer", "could not be verified"),
+        ("wrong_nonce", "nonce does not match"),
+    ],
+)
+def test_a_spoiled_id_token_is_refused(fault, reason, entra, sim, tenant_a):
+    UserFactory(tenant=tenant_a, role_name="Customer Viewer", email="v@contoso.example")
+    entra.add_user(tenant_a.azure_tenant_id, "v@contoso.example", "V", "W")
+    entra.set_signin_fault(fault)
+    client = Client()
+    refused(sign_in_with_microsoft(client, sim, "v@contoso.example"), reason)
+    assert "_auth_user_id" not in client.session
+    failures = [d for a, s, d in audit(tenant_a.schema_name) + audit("public") if s == "failure"]
+    assert failures, "every refused sign-in is audited"
+
+
+def test_an_inactive_user_is_refused(entra, sim, tenant_a):
+    UserFactory(
+        tenant=tenant_a, role_name="Customer Viewer", email="gone@contoso.example", is_active=False
+    )
+    entra.add_user(tenant_a.azure_tenant_id, "gone@contoso.example", "G", "One")
+    refused(sign_in_with_microsoft(Client(), sim, "gone@contoso.example"), "disabled")
+
+
+def test_the_login_page_offers_sign_in_with_microsoft():
+    page = Client().get("/accounts/login/?next=/t/tenant-a/")
+    assert b"Sign in with Microsoft" in page.content
+    assert b"/oauth/login/azuread-v2-tenant-oauth2/?next=" in page.content

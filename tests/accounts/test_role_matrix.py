@@ -1,0 +1,117 @@
+"""Every default role against a matrix of actions, through the real admin and API.
+
+Expected status per (role, action); 'own' actions run in tenant A (a customer's own
+tenant), 'other' ones in tenant B. A read-only token never writes.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from accounts.services import create_api_token
+from tests.factories import DriftFindingFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["MSP Admin", "MSP Engineer", "MSP Viewer", "Customer Viewer"]
+
+# action -> (method, url, body); {slug} is tenant A's, {other} tenant B's, {finding} a finding in A.
+ACTIONS = {
+    "fleet page": ("get", "/admin/fleet/", None),
+    "public admin: tenants": ("get", "/admin/tenants/tenant/", None),
+    "public admin: add a role": ("get", "/admin/accounts/role/add/", None),
+    "tenant page": ("get", "/t/{slug}/", None),
+    "other tenant page": ("get", "/t/{other}/", None),
+    "tenant admin: findings": ("get", "/t/{slug}/admin/drift/driftfinding/", None),
+    "api: view findings": ("get", "/t/{slug}/api/v1/drift/findings/", None),
+    "api: other tenant's findings": ("get", "/t/{other}/api/v1/drift/findings/", None),
+    "api: view settings": ("get", "/t/{slug}/api/v1/settings/", None),
+    "api: change settings": (
+        "patch",
+        "/t/{slug}/api/v1/settings/",
+        {"polling_settings": {"enabled": True, "interval_minutes": 7, "page_size": 1000}},
+    ),
+    "api: list tenants": ("get", "/api/v1/tenants/", None),
+    "admin: acknowledge finding": (
+        "post",
+        "/t/{slug}/admin/drift/driftfinding/",
+        {"action": "acknowledge", "_selected_action": ["{finding}"]},
+    ),
+    "admin: delete tenant": ("get", "/admin/tenants/tenant/{tenant_pk}/delete/", None),
+}
+
+# Expected final HTTP status for (MSP Admin, MSP Engineer, MSP Viewer, Customer Viewer),
+# redirects followed: a successful admin action lands on the list (200 with its message).
+EXPECTED = {
+    "fleet page": (200, 200, 200, 403),
+    "public admin: tenants": (200, 200, 200, 403),
+    "public admin: add a role": (200, 403, 403, 403),
+    "tenant page": (200, 200, 200, 200),
+    "other tenant page": (200, 200, 200, 404),
+    "tenant admin: findings": (200, 200, 200, 403),
+    "api: view findings": (200, 200, 200, 200),
+    "api: other tenant's findings": (200, 200, 200, 404),
+    "api: view settings": (200, 200, 200, 200),
+    "api: change settings": (200, 200, 403, 403),
+    "api: list tenants": (200, 200, 200, 403),
+    "admin: acknowledge finding": (200, 200, 200, 403),
+    "admin: delete tenant": (403, 403, 403, 403),
+}
+ACKNOWLEDGES = {"MSP Admin", "MSP Engineer"}
+
+
+@pytest.fixture
+def finding_in_a(tenant_a):
+    with tenant_context(tenant_a):
+        return DriftFindingFactory()
+
+
+def user_with(role: str, tenant_a):
+    if role.startswith("Customer"):
+        return UserFactory(role_name=role, tenant=tenant_a)
+    return UserFactory(role_name=role, is_superuser=role == "MSP Admin")
+
+
+def run(client: Client, action: str, tenant_a, tenant_b, finding, **headers):
+    method, url, body = ACTIONS[action]
+    fill = {
+        "slug": tenant_a.slug,
+        "other": tenant_b.slug,
+        "finding": str(finding.pk),
+        "tenant_pk": str(tenant_a.pk),
+    }
+    url = url.format(**fill)
+    if body is not None and method == "post":
+        body = {
+            key: [v.format(**fill) for v in value] if isinstance(value, list) else value
+            for key, value in body.items()
+        }
+        return client.post(url, body, follow=True, **headers)
+    if body is not None:
+        return getattr(client, method)(url, body, content_type="application/json", **headers)
+    return getattr(client, method)(url, follow=True, **headers)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_role_matrix(role, action, tenant_a, tenant_b, finding_in_a, client_for):
+    user = user_with(role, tenant_a)
+    response = run(client_for(user), action, tenant_a, tenant_b, finding_in_a)
+    assert response.status_code == EXPECTED[action][ROLES.index(role)], response.content[:300]
+    if action == "admin: acknowledge finding":
+        with tenant_context(tenant_a):
+            finding_in_a.refresh_from_db()
+        assert (finding_in_a.status == "acknowledged") is (role in ACKNOWLEDGES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_read_only_token_never_writes_whatever_the_role(role, tenant_a, tenant_b, finding_in_a):
+    user = user_with(role, tenant_a)
+    _, clear = create_api_token(user=user, name="ro", read_only=True)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {clear}"}
+    write = run(Client(), "api: change settings", tenant_a, tenant_b, finding_in_a, **headers)
+    assert write.status_code == 403
+    read = run(Client(), "api: view findings", tenant_a, tenant_b, finding_in_a, **headers)
+    assert read.status_code == 200
