@@ -1,12 +1,16 @@
-"""allauth adapter: no self sign-up (users are invited), throttled logins are audited."""
+"""allauth adapters: no self sign-up (users are invited), throttled logins are audited,
+MFA secrets encrypted at rest."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.forms import ValidationError
 from django.http import HttpRequest
+
+from accounts import crypto
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -31,3 +35,17 @@ class AccountAdapter(DefaultAccountAdapter):
                 detail={"reason": "too many failed logins"},
             )
             raise
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets and recovery-code seeds encrypted at rest with FIELD_ENCRYPTION_KEYS.
+
+    allauth stores them in ``Authenticator.data`` in the clear unless the adapter
+    encrypts; ``rotate_encryption_keys`` re-encrypts them with the newest key.
+    """
+
+    def encrypt(self, text: str) -> str:
+        return crypto.encrypt(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return crypto.decrypt(encrypted_text)

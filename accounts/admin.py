@@ -1,18 +1,34 @@
-"""Admin for users, roles and API tokens. OAuth tokens are never shown, listed or editable;
-an API token's secret is shown once, in the message after it is created."""
+"""Admin for users, roles, API tokens and MFA authenticators.
+
+OAuth tokens and MFA secrets are never shown, listed or editable; an API token's secret
+is shown once, in the message after it is created. Models of the sign-in libraries that
+the product does not use (Django groups: roles replace them; social-auth's OpenID 1
+nonces and associations) are taken out of the admin.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
+from social_django.models import Association, Nonce
 
 from accounts.forms import RoleForm, UserChangeForm, UserCreationForm
 from accounts.models import ApiToken, Role, User
 from accounts.services import create_api_token, revoke_api_token
+
+# Their admin modules register first (autodiscover would import them after this one).
+import_module("allauth.mfa.admin")
+import_module("social_django.admin")
+for unused in (Group, Association, Nonce, Authenticator):
+    if admin.site.is_registered(unused):
+        admin.site.unregister(unused)
 
 
 @admin.register(User)
@@ -107,6 +123,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
             name=form.cleaned_data["name"],
             expires_at=form.cleaned_data.get("expires_at"),
             read_only=form.cleaned_data.get("read_only", False),
+            actor=request.user,
+            request=request,
         )
         obj.pk = token.pk
         obj.refresh_from_db()
@@ -118,5 +136,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         for token in queryset:
-            revoke_api_token(token=token)
+            revoke_api_token(token=token, actor=request.user, request=request)
         self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    """A user's MFA devices: list and delete (a lost phone); the secret data never shows."""
+
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    fields = ["user", "type", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

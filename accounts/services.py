@@ -8,11 +8,15 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts import crypto
+from accounts.fields import EncryptedTextField
 from accounts.models import ApiToken, Role, User
 from tenants.models import Tenant
 from tenants.selectors import public_tenant
@@ -90,9 +94,18 @@ def _token_hash(secret_token: str) -> str:
 
 
 def create_api_token(
-    *, user: User, name: str, expires_at: datetime | None = None, read_only: bool = False
+    *,
+    user: User,
+    name: str,
+    expires_at: datetime | None = None,
+    read_only: bool = False,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token for ``user``; returns it and the clear token, which is never stored."""
+    """Create a token for ``user``; returns it and the clear token, which is never stored.
+
+    ``actor`` (default: ``user``) is who asked for it, for the audit event.
+    """
     if not name.strip():
         raise ValidationError({"name": "Give the token a name."})
     if expires_at is not None and expires_at <= timezone.now():
@@ -107,21 +120,26 @@ def create_api_token(
         read_only=read_only,
         expires_at=expires_at,
     )
+    _audit_token(token, "created", actor or user, request)
     return token, clear
 
 
-def revoke_api_token(*, token: ApiToken) -> ApiToken:
+def revoke_api_token(
+    *, token: ApiToken, actor: User | None = None, request: HttpRequest | None = None
+) -> ApiToken:
     """Revoke ``token`` (idempotent); it authenticates nobody from now on."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        _audit_token(token, "revoked", actor or token.user, request)
     return token
 
 
-def authenticate_api_token(clear: str) -> ApiToken | None:
+def authenticate_api_token(clear: str, request: HttpRequest | None = None) -> ApiToken | None:
     """The live token whose prefix and hash match ``clear``, else None.
 
-    Records ``last_used_at`` with at most one write a minute per token.
+    Records ``last_used_at`` and a ``api_token_used`` audit event at most once a minute
+    per token (an audit row per API call would drown the log).
     """
     parts = clear.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_LEAD:
@@ -136,4 +154,57 @@ def authenticate_api_token(clear: str) -> ApiToken | None:
     if token.last_used_at is None or token.last_used_at < stale:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+        _audit_token(token, "used", token.user, request)
     return token
+
+
+def _audit_token(
+    token: ApiToken, action: str, actor: User, request: HttpRequest | None = None
+) -> None:
+    from auditlog.services import record_auth_event
+
+    record_auth_event(
+        request=request,
+        action=f"api_token_{action}",
+        user=actor,
+        method="api_token",
+        detail={
+            "token_prefix": token.prefix,
+            "token_name": token.name,
+            "owner": token.user.username,
+            "read_only": token.read_only,
+        },
+    )
+
+
+MFA_SECRET_KEYS = ("secret", "seed")  # allauth.mfa: TOTP secret, recovery-code seed
+
+
+def rotate_stored_secrets() -> dict[str, int]:
+    """Re-encrypt every secret at rest with the newest key; returns rows per model.
+
+    Covers each EncryptedTextField of the shared apps (reading decrypts with any key,
+    saving encrypts with the first) and the encrypted values inside allauth's MFA
+    authenticators. One transaction per model, rows locked while rewritten.
+    """
+    from allauth.mfa.models import Authenticator
+
+    rotated: dict[str, int] = {}
+    for model in apps.get_models():
+        fields = [f.name for f in model._meta.fields if isinstance(f, EncryptedTextField)]
+        if not fields or model._meta.app_label not in {"accounts", "tenants"}:
+            continue
+        with transaction.atomic():
+            rows = model.objects.select_for_update().only("pk", *fields)
+            for obj in rows:
+                obj.save(update_fields=fields)
+            rotated[model._meta.label] = len(rows)
+    with transaction.atomic():
+        authenticators = Authenticator.objects.select_for_update()
+        for authenticator in authenticators:
+            for key in MFA_SECRET_KEYS:
+                if isinstance(authenticator.data.get(key), str):
+                    authenticator.data[key] = crypto.rotate(authenticator.data[key])
+            authenticator.save(update_fields=["data"])
+        rotated[Authenticator._meta.label] = len(authenticators)
+    return rotated

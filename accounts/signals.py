@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.selectors import user_for_login
 from auditlog.services import record_auth_event
 
 ENTRA_BACKEND_MARKERS = ("social_core", "accounts.entra")
@@ -31,17 +32,7 @@ def on_logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any):
     username = str(credentials.get("username") or credentials.get("email") or "")
-    from django.db.models import Q
-
-    from accounts.models import User
-
-    user = (
-        User.objects.filter(Q(username=username) | Q(email__iexact=username))
-        .select_related("tenant")
-        .first()
-        if username
-        else None
-    )
+    user = user_for_login(username)
     record_auth_event(
         request=request,
         action="login_failed",

@@ -25,7 +25,7 @@ class ApiTokenAuthentication(BaseAuthentication):
             clear = parts[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise AuthenticationFailed("The token is not valid.") from exc
-        token = authenticate_api_token(clear)
+        token = authenticate_api_token(clear, request=request)
         if token is None:
             raise AuthenticationFailed("The token is unknown, revoked or expired.")
         if not token.user.is_active:

@@ -44,7 +44,9 @@ class ApiTokenListCreate(generics.ListCreateAPIView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            token, clear = create_api_token(user=request.user, **serializer.validated_data)
+            token, clear = create_api_token(
+                user=request.user, request=request, **serializer.validated_data
+            )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
         body = {**ApiTokenSerializer(token).data, "token": clear}
@@ -59,5 +61,5 @@ class ApiTokenRevoke(generics.GenericAPIView):
 
     def delete(self, request: Request, pk: int) -> Response:
         token = get_object_or_404(ApiToken, pk=pk, user=request.user)
-        revoke_api_token(token=token)
+        revoke_api_token(token=token, actor=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from accounts.migrations._role_grants import grants_operation
+
 VIEW_COLLECTION = [
     "configurations.view_configuration",
     "configurations.view_configurationhistory",
@@ -20,24 +22,6 @@ GRANTS = {
 }
 
 
-def grant(apps, schema_editor):
-    Role = apps.get_model("accounts", "Role")
-    for name, permissions in GRANTS.items():
-        role = Role.objects.filter(name=name).first()
-        if role is not None:
-            role.permissions = sorted(set(role.permissions) | set(permissions))
-            role.save(update_fields=["permissions"])
-
-
-def revoke(apps, schema_editor):
-    Role = apps.get_model("accounts", "Role")
-    for name, permissions in GRANTS.items():
-        role = Role.objects.filter(name=name).first()
-        if role is not None:
-            role.permissions = [p for p in role.permissions if p not in permissions]
-            role.save(update_fields=["permissions"])
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_default_roles"),
@@ -45,4 +29,4 @@ class Migration(migrations.Migration):
         ("tenants", "0003_azurecredential_tenant_azure_credential_tenantstatus"),
     ]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [grants_operation(GRANTS)]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from accounts.migrations._role_grants import grants_operation
+
 VIEW = [
     "drift.view_baseline",
     "drift.view_baselineentry",
@@ -18,25 +20,7 @@ GRANTS = {
 }
 
 
-def grant(apps, schema_editor):
-    Role = apps.get_model("accounts", "Role")
-    for name, permissions in GRANTS.items():
-        role = Role.objects.filter(name=name).first()
-        if role is not None:
-            role.permissions = sorted(set(role.permissions) | set(permissions))
-            role.save(update_fields=["permissions"])
-
-
-def revoke(apps, schema_editor):
-    Role = apps.get_model("accounts", "Role")
-    for name, permissions in GRANTS.items():
-        role = Role.objects.filter(name=name).first()
-        if role is not None:
-            role.permissions = [p for p in role.permissions if p not in permissions]
-            role.save(update_fields=["permissions"])
-
-
 class Migration(migrations.Migration):
     dependencies = [("accounts", "0003_collection_permissions"), ("drift", "0001_initial")]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [grants_operation(GRANTS)]

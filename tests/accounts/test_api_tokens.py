@@ -161,3 +161,37 @@ def test_the_admin_shows_the_token_once_and_lists_no_secret(msp_admin, client_fo
     assert Client().get("/api/v1/tenants/", **bearer(clear)).status_code == 200
     listing = client.get("/admin/accounts/apitoken/").content.decode()
     assert token.prefix in listing and clear not in listing and token.token_hash not in listing
+
+
+def token_events(schema: str) -> list[tuple[str, str, dict]]:
+    from django_tenants.utils import schema_context
+
+    from auditlog.models import SigningLog
+
+    with schema_context(schema):
+        return list(
+            SigningLog.objects.filter(log_data__method="api_token")
+            .order_by("timestamp", "id")
+            .values_list("action", "actor", "log_data")
+        )
+
+
+def test_creation_use_and_revocation_are_audited_without_the_secret(
+    customer_a, tenant_a, client_for
+):
+    client = client_for(customer_a)
+    created = client.post(TOKENS, {"name": "export job"}, content_type="application/json").json()
+    findings = f"/t/{tenant_a.slug}/api/v1/drift/findings/"
+    for _ in range(3):
+        assert Client().get(findings, **bearer(created["token"])).status_code == 200
+    assert client.delete(f"{TOKENS}{created['id']}/").status_code == 204
+    events = token_events(tenant_a.schema_name)
+    assert [action for action, _, _ in events] == [
+        "auth.api_token_created",
+        "auth.api_token_used",  # three calls in a minute: one event
+        "auth.api_token_revoked",
+    ]
+    assert {actor for _, actor, _ in events} == {customer_a.username}
+    assert all(data["token_prefix"] == created["prefix"] for _, _, data in events)
+    assert created["token"].split("_")[2] not in str(events)
+    assert token_events("public") == [], "a customer's events stay in its tenant"

@@ -13,9 +13,11 @@ from allauth.mfa.totp.internal.auth import (
     yield_hotp_counters_from_time,
 )
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from accounts import crypto
 from accounts.services import mark_email_verified
 from auditlog.models import SigningLog
 from tests.factories import UserFactory
@@ -121,6 +123,17 @@ def test_mfa_asks_for_a_totp_code_and_audits_failure_and_success(verified_user):
     actions = [action for action, _ in events("public", verified_user.username)]
     assert "auth.mfa_failed" in actions and "auth.mfa_used" in actions
     assert actions[-1] == "auth.login"
+
+
+def test_the_totp_secret_is_encrypted_at_rest(verified_user):
+    secret = generate_totp_secret()
+    authenticator = TOTP.activate(verified_user, secret).instance
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data::text FROM mfa_authenticator WHERE id=%s", [authenticator.pk])
+        (stored,) = cursor.fetchone()
+    assert secret not in stored
+    authenticator.refresh_from_db()
+    assert crypto.decrypt(authenticator.data["secret"]) == secret
 
 
 def test_an_unverified_email_is_sent_a_verification_mail_instead_of_a_session(mailoutbox):

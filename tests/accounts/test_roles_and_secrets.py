@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -124,6 +125,8 @@ def test_rotate_encryption_keys_reencrypts_every_stored_secret(settings):
     credential = save_azure_credential(
         name="rotating", client_id=new_azure_tenant_id(), client_secret="s3"
     )
+    totp_secret = generate_totp_secret()
+    authenticator = TOTP.activate(user, totp_secret).instance
     new_key = Fernet.generate_key().decode()
     settings.FIELD_ENCRYPTION_KEYS = [new_key, *settings.FIELD_ENCRYPTION_KEYS]
 
@@ -133,3 +136,5 @@ def test_rotate_encryption_keys_reencrypts_every_stored_secret(settings):
     assert User.objects.get(pk=user.pk).refresh_token == "refresh-me"
     credential.refresh_from_db()
     assert credential.client_secret == "s3"
+    authenticator.refresh_from_db()
+    assert crypto.decrypt(authenticator.data["secret"]) == totp_secret
