@@ -1,4 +1,4 @@
-"""Turn a refused or failed Entra sign-in into a clear 403 page and an audit event."""
+"""Turn a refused or failed Entra sign-in into a clear page and an audit event."""
 
 from __future__ import annotations
 
@@ -6,14 +6,24 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from social_core.exceptions import SocialAuthBaseException
+from social_core.exceptions import AuthCanceled, AuthProviderError, SocialAuthBaseException
 
 from accounts.entra import EntraRefused
+
+# social-auth's codes for a provider that could not be reached or answered 5xx / 429.
+PROVIDER_DOWN_CODES = {"connection_failed", "timeout", "unavailable", "rate_limited"}
+UNVERIFIED = "The sign-in response from Microsoft could not be verified."
+UNAVAILABLE = (
+    "Microsoft sign-in is unavailable right now; try again later or sign in with your "
+    "local account."
+)
 
 
 class EntraSignInErrorMiddleware:
     """social-auth raises on every failed check (state, signature, audience, issuer,
-    expiry, nonce, refusal by our pipeline); the user sees why, the audit log keeps it."""
+    expiry, nonce, refusal by our pipeline, Microsoft unreachable or failing); the user
+    sees why (403, or 503 while Microsoft is down), the audit log
+    keeps it, and nothing else is changed."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
@@ -22,14 +32,22 @@ class EntraSignInErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, SocialAuthBaseException):
+        status = 403
+        if isinstance(exception, EntraRefused):
+            reason = exception.reason
+        elif isinstance(exception, AuthCanceled):
+            reason = "Sign-in with Microsoft was cancelled."
+        elif (
+            isinstance(exception, AuthProviderError)
+            and getattr(exception, "code", "") in PROVIDER_DOWN_CODES
+        ):
+            reason, status = UNAVAILABLE, 503
+        elif isinstance(exception, SocialAuthBaseException):
+            reason = UNVERIFIED
+        else:
             return None
         from auditlog.services import record_auth_event
 
-        if isinstance(exception, EntraRefused):
-            reason = exception.reason
-        else:
-            reason = "The sign-in response from Microsoft could not be verified."
         record_auth_event(
             request=request,
             action="login_failed",
@@ -38,5 +56,5 @@ class EntraSignInErrorMiddleware:
             detail={"reason": reason, "error": type(exception).__name__, "detail": str(exception)},
         )
         context = {"reason": reason}
-        response = TemplateResponse(request, "accounts/entra_refused.html", context, status=403)
+        response = TemplateResponse(request, "accounts/entra_refused.html", context, status=status)
         return response.render()

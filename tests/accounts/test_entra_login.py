@@ -7,6 +7,7 @@ the token, validates the id_token against the simulator's JWKS -> our pipeline.
 
 from __future__ import annotations
 
+import socket
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +16,7 @@ import requests
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
+from social_django.models import UserSocialAuth
 
 from accounts.models import User
 from auditlog.models import SigningLog
@@ -96,6 +98,8 @@ def test_a_customer_user_signs_in_and_the_user_row_is_filled(entra, sim, tenant_
         )
         stored_access, stored_refresh = cursor.fetchone()
     assert user.access_token not in stored_access and user.refresh_token not in stored_refresh
+    (link,) = UserSocialAuth.objects.filter(user=user)
+    assert link.uid and user.access_token not in str(link.extra_data), "no clear token kept"
     ((action, status, data),) = audit(tenant_a.schema_name)
     assert (action, status) == ("auth.login", "success")
     assert data["tid"] == tenant_a.azure_tenant_id.lower() and data["oid"] == added["oid"]
@@ -193,3 +197,46 @@ def test_the_login_page_offers_sign_in_with_microsoft():
     page = Client().get("/accounts/login/?next=/t/tenant-a/")
     assert b"Sign in with Microsoft" in page.content
     assert b"/oauth/login/azuread-v2-tenant-oauth2/?next=" in page.content
+
+
+def begin_state(client: Client) -> str:
+    begin = client.post("/oauth/login/azuread-v2-tenant-oauth2/")
+    return parse_qs(urlsplit(begin["Location"]).query)["state"][0]
+
+
+def test_a_sign_in_cancelled_at_microsoft_says_so(entra):
+    client = Client()
+    state = begin_state(client)
+    response = client.get(
+        "/oauth/complete/azuread-v2-tenant-oauth2/",
+        {"error": "access_denied", "error_description": "AADSTS65004: declined", "state": state},
+    )
+    refused(response, "was cancelled")
+    assert ("auth.login_failed", "failure") in [(a, s) for a, s, _ in audit("public")]
+
+
+def test_microsoft_unreachable_at_the_callback_is_a_503_that_points_to_local_sign_in(
+    entra, sim, settings, tenant_a
+):
+    UserFactory(tenant=tenant_a, role_name="Customer Viewer", email="down@contoso.example")
+    entra.add_user(tenant_a.azure_tenant_id, "down@contoso.example", "D", "Own")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead_port = closed.getsockname()[1]
+    client = Client()
+    begin = client.post("/oauth/login/azuread-v2-tenant-oauth2/")
+    answer = requests.get(
+        begin["Location"],
+        params={"login_hint": "down@contoso.example"},
+        verify=str(sim.ca_path),
+        allow_redirects=False,
+        timeout=10,
+    )
+    back = urlsplit(answer.headers["Location"])
+    settings.SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_AUTHORITY_URL = (
+        f"https://127.0.0.1:{dead_port}/organizations"
+    )
+    response = client.get(back.path, {k: v[0] for k, v in parse_qs(back.query).items()})
+    assert response.status_code == 503
+    assert b"local account" in response.content
+    assert "_auth_user_id" not in client.session
