@@ -125,6 +125,24 @@ def test_mfa_asks_for_a_totp_code_and_audits_failure_and_success(verified_user):
     assert actions[-1] == "auth.login"
 
 
+def test_the_session_lives_in_redis_behind_a_secure_cookie_and_https_is_enforced(verified_user):
+    from django.contrib.sessions.backends.cache import KEY_PREFIX
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    client = Client()
+    response = sign_in(client, verified_user.username, PASSWORD)
+    cookie = response.cookies["sessionid"]
+    assert cookie["secure"] and cookie["httponly"]
+    sessions = caches["sessions"]
+    assert isinstance(sessions, RedisCache)
+    stored = sessions.get(KEY_PREFIX + cookie.value)
+    assert stored["_auth_user_id"] == str(verified_user.pk)
+    assert response.cookies["csrftoken"]["secure"]
+    hsts = client.get("/healthz", secure=True)["Strict-Transport-Security"]
+    assert hsts.startswith("max-age=31536000")
+
+
 def test_the_totp_secret_is_encrypted_at_rest(verified_user):
     secret = generate_totp_secret()
     authenticator = TOTP.activate(verified_user, secret).instance
