@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.services import create_api_token
+from tests.accounts.helpers import audit_rows
 
 pytestmark = pytest.mark.django_db
 TOKENS = "/api/v1/tokens/"
@@ -164,16 +165,7 @@ def test_the_admin_shows_the_token_once_and_lists_no_secret(msp_admin, client_fo
 
 
 def token_events(schema: str) -> list[tuple[str, str, dict]]:
-    from django_tenants.utils import schema_context
-
-    from auditlog.models import SigningLog
-
-    with schema_context(schema):
-        return list(
-            SigningLog.objects.filter(log_data__method="api_token")
-            .order_by("timestamp", "id")
-            .values_list("action", "actor", "log_data")
-        )
+    return audit_rows(schema, "action", "actor", "log_data", log_data__method="api_token")
 
 
 def test_creation_use_and_revocation_are_audited_without_the_secret(

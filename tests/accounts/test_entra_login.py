@@ -15,11 +15,10 @@ import pytest
 import requests
 from django.db import connection
 from django.test import Client
-from django_tenants.utils import schema_context
 from social_django.models import UserSocialAuth
 
 from accounts.models import User
-from auditlog.models import SigningLog
+from tests.accounts.helpers import audit_rows
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,12 +68,7 @@ def sign_in_with_microsoft(client: Client, sim, email: str, *, tamper_state: boo
 
 
 def audit(schema: str) -> list[tuple[str, str, dict]]:
-    with schema_context(schema):
-        return list(
-            SigningLog.objects.filter(log_data__method="entra")
-            .order_by("timestamp", "id")
-            .values_list("action", "status", "log_data")
-        )
+    return audit_rows(schema, "action", "status", "log_data", log_data__method="entra")
 
 
 def test_a_customer_user_signs_in_and_the_user_row_is_filled(entra, sim, tenant_a):

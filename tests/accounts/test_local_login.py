@@ -20,6 +20,7 @@ from django_tenants.utils import schema_context
 from accounts import crypto
 from accounts.services import mark_email_verified
 from auditlog.models import SigningLog
+from tests.accounts.helpers import audit_rows
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,12 +44,7 @@ def verified_user(db):
 
 
 def events(schema: str, actor: str) -> list[tuple[str, str]]:
-    with schema_context(schema):
-        return list(
-            SigningLog.objects.filter(source="platform", actor=actor)
-            .order_by("timestamp", "id")
-            .values_list("action", "status")
-        )
+    return audit_rows(schema, "action", "status", source="platform", actor=actor)
 
 
 def sign_in(client: Client, username: str, password: str, **extra):

@@ -6,6 +6,8 @@ tenant), 'other' ones in tenant B. A read-only token never writes.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import pytest
 from django.test import Client
 from django_tenants.utils import tenant_context
@@ -159,10 +161,8 @@ def some_pk(model: str, tenant) -> str:
 
     app, _ = model.split(".")
     model_class = apps.get_model(model)
-    if app in TENANT_ADMIN_APPS:
-        with tenant_context(tenant):
-            pk = model_class.objects.values_list("pk", flat=True).first()
-    else:
+    schema = tenant_context(tenant) if app in TENANT_ADMIN_APPS else nullcontext()
+    with schema:
         pk = model_class.objects.values_list("pk", flat=True).first()
     return str(pk or 0)
 
