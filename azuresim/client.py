@@ -73,6 +73,18 @@ class SimClient:
         """One tenant with its subscription ids."""
         return self._call("GET", f"tenants/{quote(tenant_id)}")
 
+    def set_subscription_state(self, tenant_id: str, subscription_id: str, state: str) -> None:
+        """Enabled | Warned | PastDue | Disabled | Deleted for one subscription of a tenant."""
+        self._call(
+            "PUT",
+            f"tenants/{quote(tenant_id)}/subscriptions/{quote(subscription_id)}",
+            {"state": state},
+        )
+
+    def set_policy_evaluation(self, interval: int) -> None:
+        """Seconds between policy evaluations (policy states change at each)."""
+        self._call("PUT", "policy-evaluation", {"interval": interval})
+
     def remove_tenant(self, tenant_id: str) -> None:
         """Forget a tenant, its estate and its events."""
         self._call("DELETE", f"tenants/{quote(tenant_id)}")
@@ -162,8 +174,8 @@ class SimClient:
     # ----- faults and throttling -----------------------------------------------------
     def add_fault(self, **fault: Any) -> str:
         """Add a fault rule; returns its id. Keys: action (status|delay|malformed), status,
-        retry_after, delay, tenant_id, path_regex, method, page, count (None = persistent),
-        headers."""
+        retry_after, delay, tenant_id, path_regex, method, page, table (a Resource Graph
+        query's first table), count (None = persistent), headers."""
         return self._call("POST", "faults", fault)["id"]
 
     def list_faults(self) -> list[dict[str, Any]]:

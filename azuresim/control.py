@@ -10,7 +10,7 @@ from typing import Any
 from .faults import Fault
 from .mutator import mutate, restart_mutator
 from .state import SimState
-from .tenants import TenantSpec
+from .tenants import TenantSpec, check_state
 from .wire import SimRequest, SimResponse, json_response
 
 
@@ -66,6 +66,34 @@ def remove_tenant(state: SimState, req: SimRequest, tenant: str) -> SimResponse:
     if not state.unregister(tenant):
         return _error(404, "TenantNotFound", f"tenant {tenant} is not registered")
     return json_response(200, {"deleted": tenant.lower()})
+
+
+def set_subscription_state(
+    state: SimState, req: SimRequest, tenant: str, subscription: str
+) -> SimResponse:
+    """``PUT /_sim/tenants/{id}/subscriptions/{sub}`` ``{"state": "Disabled"}``: Enabled,
+    Warned, PastDue, Disabled or Deleted, as ARM lists it and Resource Graph honours it."""
+    estate = state.estate(tenant)
+    if estate is None:
+        return _error(404, "TenantNotFound", f"tenant {tenant} is not registered")
+    value = check_state(_body(req).get("state"))
+    try:
+        estate.set_subscription_state(subscription, value)
+    except KeyError:
+        return _error(404, "SubscriptionNotFound", f"{subscription} is not in tenant {tenant}")
+    return json_response(200, {"subscription_id": subscription.lower(), "state": value})
+
+
+def set_policy_evaluation(state: SimState, req: SimRequest) -> SimResponse:
+    """``PUT /_sim/policy-evaluation`` ``{"interval": s}``: seconds between two policy
+    evaluations (each changes the policy states' compliance fields) for every tenant."""
+    interval = int(_body(req).get("interval", 0))
+    if interval < 1:
+        raise ValueError("interval must be at least 1 second")
+    state.options.policy_evaluation_seconds = interval
+    for estate in state.estates():
+        estate.policy_interval = interval
+    return json_response(200, {"interval": interval})
 
 
 def get_resource(state: SimState, req: SimRequest) -> SimResponse:

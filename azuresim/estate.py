@@ -13,12 +13,13 @@ import json
 import math
 import random
 import threading
+import time
 import uuid
 from bisect import bisect_right
 from typing import Any, NamedTuple
 
 from . import shapes
-from .shapes import containers, layout
+from .shapes import containers, governance, layout
 from .shapes.common import GenContext
 from .shapes.naming import identity
 from .tenants import TenantSpec, derived_guid
@@ -96,6 +97,13 @@ class Estate:
         self._custom: dict[str, dict[str, Any]] = {}
         self._json: dict[str, bytes] = {}
         self.count_cache: dict[tuple[Any, ...], int] = {}
+        self._states = {
+            self.subscription_ids[index]: state
+            for index, state in spec.subscription_states
+            if 0 <= index < len(self.subscription_ids)
+        }
+        # Seconds between two policy evaluations: policy states change at each.
+        self.policy_interval = 60
 
     # ----- subscriptions -------------------------------------------------------------
     def owns_subscription(self, subscription_id: str) -> bool:
@@ -107,12 +115,31 @@ class Estate:
         index = self._sub_index[subscription_id.lower()]
         return containers.subscription_display_name(self.spec.name, index)
 
+    def subscription_state(self, subscription_id: str) -> str:
+        """The subscription's state: Enabled unless configured otherwise."""
+        return self._states.get(subscription_id.lower(), "Enabled")
+
+    def set_subscription_state(self, subscription_id: str, state: str) -> None:
+        """Change a subscription's state (control interface); its row changes with it."""
+        with self._lock:
+            sid = subscription_id.lower()
+            if sid not in self._sub_index:
+                raise KeyError(subscription_id)
+            self._states[sid] = state
+            self._forget_json(f"/subscriptions/{sid}")
+            self.version += 1
+            self.count_cache.clear()
+
     def subscriptions_arm(self) -> list[dict[str, Any]]:
-        """All subscriptions in the ``GET /subscriptions`` shape."""
-        return [
-            containers.subscription_arm(self.spec.tenant_id, sid, self.subscription_name(sid))
-            for sid in self.subscription_ids
-        ]
+        """All subscriptions in the ``GET /subscriptions`` shape, with their states."""
+        result = []
+        for sid in self.subscription_ids:
+            body = containers.subscription_arm(
+                self.spec.tenant_id, sid, self.subscription_name(sid)
+            )
+            body["state"] = self.subscription_state(sid)
+            result.append(body)
+        return result
 
     # ----- index ---------------------------------------------------------------------
     def _context(self, index: int, with_rng: bool = True) -> GenContext:
@@ -147,6 +174,20 @@ class Estate:
                     sid,
                     ("r", s, k),
                 )
+        if self.spec.subscriptions:
+            for kind, count in governance.TENANT_ROWS.items():
+                for n in range(count):
+                    key = governance.governance_id(kind, "", n, self.token).lower()
+                    type_name = governance.GOVERNANCE_TYPES[kind]
+                    table = shapes.table_for_type(type_name)
+                    meta[key] = Meta(table, type_name, "", ("t", kind, n))
+        for s, sid in enumerate(self.subscription_ids):
+            for kind, count in governance.SUBSCRIPTION_ROWS.items():
+                for n in range(count):
+                    key = governance.governance_id(kind, sid, n, self.token).lower()
+                    type_name = governance.GOVERNANCE_TYPES[kind]
+                    table = shapes.table_for_type(type_name)
+                    meta[key] = Meta(table, type_name, sid, ("v", kind, s, n))
         for index in range(self.spec.resources):
             ctx = self._context(index, with_rng=False)
             type_name = shapes.BLOCK[index - ctx.block_start][0]
@@ -184,8 +225,17 @@ class Estate:
             return shapes.BLOCK[source[1] - ctx.block_start][1](ctx)
         if source[0] == "s":
             sid = self.subscription_ids[source[1]]
-            return containers.subscription_row(
+            body = containers.subscription_row(
                 self.spec.tenant_id, sid, self.subscription_name(sid)
+            )
+            body["properties"]["state"] = self.subscription_state(sid)
+            return body
+        if source[0] in ("t", "v"):
+            kind, n = source[1], source[-1]
+            sid = self.subscription_ids[source[2]] if source[0] == "v" else ""
+            evaluation = int(time.time()) // self.policy_interval
+            return governance.governance_row(
+                kind, self.spec.tenant_id, sid, n, self.token, evaluation, self.policy_interval
             )
         s, k = source[1], source[2]
         env = ("prod", "dev", "test")[k % 3]
@@ -213,6 +263,8 @@ class Estate:
         if cached is not None:
             return cached
         body = dumps(self.row(key))
+        if self._meta[key].type == governance.GOVERNANCE_TYPES["policystate"]:
+            return body  # re-evaluated all the time: never cached
         if self._budget.take(len(body)):
             self._json[key] = body
         return body

@@ -1,4 +1,4 @@
-"""Injected faults: scoped by tenant, path regex, method and Resource Graph page.
+"""Injected faults: scoped by tenant, path regex, method, Resource Graph page and table.
 
 Actions: ``status`` (an error status such as 429 with Retry-After, 500, 503), ``delay``
 (sleep, then answer normally: with a short client timeout this is a timeout) and
@@ -33,6 +33,7 @@ class Fault:
     path_regex: str | None = None
     method: str | None = None
     page: int | None = None
+    table: str | None = None
     count: int | None = 1
     id: str = ""
     fired: int = 0
@@ -53,8 +54,18 @@ class Fault:
             raise ValueError("count must be >= 1 or null for a persistent fault")
         return fault
 
-    def matches(self, path: str, method: str, tenant_id: str | None, page: int | None) -> bool:
-        """True when this fault applies to the request described."""
+    def matches(
+        self,
+        path: str,
+        method: str,
+        tenant_id: str | None,
+        page: int | None,
+        table: str | None = None,
+    ) -> bool:
+        """True when this fault applies to the request described (``table``: the Resource
+        Graph query's first table, for faults that break one table's query only)."""
+        if self.table and self.table.lower() != (table or "").lower():
+            return False
         if self.tenant_id and self.tenant_id != (tenant_id or "").lower():
             return False
         if self.method and self.method.upper() != method.upper():
@@ -100,13 +111,20 @@ class FaultBook:
         with self._lock:
             return list(self._faults)
 
-    def take(self, path: str, method: str, tenant_id: str | None, page: int | None) -> Fault | None:
+    def take(
+        self,
+        path: str,
+        method: str,
+        tenant_id: str | None,
+        page: int | None,
+        table: str | None = None,
+    ) -> Fault | None:
         """Return the first matching fault, consuming one of its firings."""
         if not self._faults:
             return None
         with self._lock:
             for fault in self._faults:
-                if fault.matches(path, method, tenant_id, page):
+                if fault.matches(path, method, tenant_id, page, table):
                     fault.fired += 1
                     if fault.count is not None:
                         fault.count -= 1
@@ -128,12 +146,16 @@ MALFORMED_BODY = b'{"totalRecords": 3, "count": 3, "data": [{"id": "/subscriptio
 
 
 def apply(
-    book: FaultBook, req: SimRequest, tenant_id: str | None, page: int | None = None
+    book: FaultBook,
+    req: SimRequest,
+    tenant_id: str | None,
+    page: int | None = None,
+    table: str | None = None,
 ) -> SimResponse | None:
     """Fire the first matching fault for ``req``: return the response to send instead, or
     None to answer normally (after sleeping, for a ``delay`` fault)."""
     target = req.path + ("?" + urlencode(req.query) if req.query else "")
-    fault = book.take(target, req.method, tenant_id, page)
+    fault = book.take(target, req.method, tenant_id, page, table)
     if fault is None:
         return None
     if fault.action == "delay":

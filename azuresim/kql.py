@@ -1,9 +1,23 @@
-"""The small Kusto (KQL) subset the simulator's Resource Graph understands.
+"""The Kusto (KQL) subset the simulator's Resource Graph understands, strict where Azure is.
 
-Supported::
+Resource Graph's own rules (MicrosoftDocs/azure-docs, ``articles/governance/resource-graph/
+concepts/query-language.md``) are enforced first, with the error codes Azure answers::
 
-    <table> | union <table>[, <table>...]        tables: resources, resourcecontainers,
-    union <table>, <table>...                          authorizationresources, policyresources
+    T | union [kind=inner|outer] [withsource=Col] Table     one table per union; at most 3
+    T | union [kind=...] [withsource=...] (Table | where ...)  legs; across tables only
+                                                               Resources + ResourceContainers
+    | join [kind=innerunique|inner|leftouter|fullouter] ...   at most 3; one cross-table join
+                                                               (3 if all Resources<->Containers)
+    | mv-expand ... [limit N]                                 at most 3; RowLimit at most 400
+
+A leading ``union A, B`` or a comma list of tables, ``isfuzzy``, join flavours such as
+leftsemi, join hints (custom strategies) and unknown tables are refused as Azure refuses
+them. Queries within the rules that the simulator cannot evaluate (join, mv-expand) are
+refused with the code ``NotSupportedBySimulator``, never answered wrongly.
+
+Evaluated::
+
+    <table> [| union ...]                         tables: Resource Graph's documented tables
     | where <cond> [and|or <cond>...]             cond: field ==|=~|!=|!~ 'text'
                                                         field in|in~|!in|!in~ ('a', 'b')
                                                         ( cond ... )
@@ -11,9 +25,10 @@ Supported::
     | project f1, f2, ...                         top-level columns or dotted paths
     | take N   /  | limit N
 
+A ``where`` before a union filters only the legs before it, one after filters all legs.
 Fields are top-level columns (type, id, name, location, resourceGroup, subscriptionId, ...)
 or dotted paths such as ``properties.allowBlobPublicAccess``. Anything else is rejected
-with a :class:`KqlError`, which the API turns into Azure's InvalidQuery error.
+with a :class:`KqlError`, which the API turns into Azure's 400 error body.
 """
 
 from __future__ import annotations
@@ -23,11 +38,81 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+# Tables the simulator fills; the other documented tables exist but are empty here.
 TABLES = ("resources", "resourcecontainers", "authorizationresources", "policyresources")
+DOCUMENTED_TABLES = frozenset(
+    {
+        *TABLES,
+        "advisorresources",
+        "alertsmanagementresources",
+        "appserviceresources",
+        "awsresources",
+        "azurebusinesscontinuityresources",
+        "chaosresources",
+        "communitygalleryresources",
+        "computeresources",
+        "desktopvirtualizationresources",
+        "dnsresources",
+        "edgeorderresources",
+        "elasticsanresources",
+        "extendedlocationresources",
+        "featureresources",
+        "guestconfigurationresources",
+        "healthresourcechanges",
+        "healthresources",
+        "insightsresources",
+        "iotsecurityresources",
+        "kubernetesconfigurationresources",
+        "kustoresources",
+        "maintenanceresources",
+        "managedservicesresources",
+        "migrateresources",
+        "networkresources",
+        "orbitalresources",
+        "patchassessmentresources",
+        "patchinstallationresources",
+        "recoveryservicesresources",
+        "resourcechanges",
+        "resourcecontainerchanges",
+        "securityresources",
+        "servicefabricresources",
+        "servicehealthresources",
+        "spotresources",
+        "supportresources",
+        "tagsresources",
+    }
+)
+CROSS_TABLE = frozenset({"resources", "resourcecontainers"})
+MAX_UNION_LEGS = 3
+MAX_JOINS = 3
+MAX_MV_EXPANDS = 3
+MAX_MV_EXPAND_ROWS = 400
+JOIN_FLAVORS = ("innerunique", "inner", "leftouter", "fullouter")
+_FLAVOR_NAMES = {
+    "leftsemi": "LeftSemi",
+    "leftanti": "LeftAnti",
+    "leftantisemi": "LeftAntiSemi",
+    "rightsemi": "RightSemi",
+    "rightanti": "RightAnti",
+    "rightantisemi": "RightAntiSemi",
+    "rightouter": "RightOuter",
+}
+
+# Error codes in Resource Graph's 400 details. Seen in Azure's answers: ParserFailure,
+# DisallowedLogicalTableName, UnsupportedJoinFlavor, DisallowedMaxNumberOfRemoteTables.
+# The others name a documented rule whose exact code we have not seen.
+PARSER_FAILURE = "ParserFailure"
+BAD_TABLE = "DisallowedLogicalTableName"
+BAD_JOIN_FLAVOR = "UnsupportedJoinFlavor"
+TOO_MANY_TABLES = "DisallowedMaxNumberOfRemoteTables"
+BAD_UNION = "UnsupportedUnionUsage"
+BAD_OPERATOR_USE = "UnsupportedOperatorUsage"
+SIMULATOR_ONLY = "NotSupportedBySimulator"
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<num>\d+)"
-    r"|(?P<op>!in~|in~|==|=~|!=|!~|[|(),])|(?P<ident>!?[A-Za-z_][A-Za-z0-9_.]*))"
+    r"|(?P<op>!in~|in~|==|=~|!=|!~|[|(),=])"
+    r"|(?P<ident>(?:mv|project)-[a-z]+|!?[A-Za-z_$][A-Za-z0-9_.$]*))"
 )
 
 RowGetter = Callable[[], dict[str, Any]]
@@ -35,17 +120,23 @@ Predicate = Callable[[str, Any, RowGetter], bool]
 
 
 class KqlError(ValueError):
-    """The query uses syntax outside the supported subset."""
+    """The query breaks Resource Graph's rules or leaves the simulator's subset.
 
-    def __init__(self, message: str, position: int = 0, token: str = "") -> None:
+    ``code`` is the detail code of Azure's 400 answer (see the constants above).
+    """
+
+    def __init__(
+        self, message: str, position: int = 0, token: str = "", code: str = PARSER_FAILURE
+    ) -> None:
         super().__init__(message)
         self.position = position
         self.token = token
+        self.code = code
 
 
 @dataclass
 class Query:
-    """A parsed query: which tables, an optional filter, projection and row limit."""
+    """A parsed query: its union legs, a filter per leg, projection and row limit."""
 
     tables: list[str]
     where: Predicate | None = None
@@ -54,6 +145,11 @@ class Query:
     meta_only: bool = True
     text: str = ""
     fields_used: list[str] = field(default_factory=list)
+    withsource: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    leg_where: dict[str, Predicate | None] = field(default_factory=dict)
+    joins: list[tuple[str, str, int]] = field(default_factory=list)
+    mv_expands: int = 0
 
 
 @dataclass
@@ -127,43 +223,93 @@ class _Parser:
         tok = self.peek()
         return tok is not None and tok.kind == "ident" and tok.value.lower() == word
 
-    def table_list(self) -> list[str]:
-        tables = [self.table()]
-        while self.peek() and self.peek().value == ",":  # type: ignore[union-attr]
-            self.i += 1
-            tables.append(self.table())
-        return tables
-
-    def table(self) -> str:
+    def table(self) -> tuple[str, str]:
+        """A table name: (lower-cased, as written)."""
         tok = self.take("ident")
         name = tok.value.lower()
-        if name not in TABLES:
-            raise KqlError(f"Table '{tok.value}' is not supported", tok.pos, tok.value)
-        return name
+        if name not in DOCUMENTED_TABLES:
+            raise KqlError(
+                f"Table {tok.value} is invalid, unsupported or disallowed.",
+                tok.pos,
+                tok.value,
+                BAD_TABLE,
+            )
+        return name, tok.value
 
     def parse(self) -> Query:
         if self.at_word("union"):
-            self.i += 1
-            query = Query(tables=self.table_list())
-        else:
-            query = Query(tables=[self.table()])
+            tok = self.peek()
+            raise KqlError(
+                "A union must follow its input table: 'T | union [kind=inner|outer] "
+                "[withsource=Column] Table'.",
+                tok.pos,  # type: ignore[union-attr]
+                "union",
+                BAD_UNION,
+            )
+        name, label = self.table()
+        query = Query(tables=[name], labels={name: label}, leg_where={name: None})
         while self.peek() is not None:
             self.take("op", "|")
             self.operator(query)
+        self.check_limits(query)
+        if query.joins or query.mv_expands:
+            raise KqlError(
+                "The query is within Resource Graph's limits, but the simulator does not "
+                "evaluate join or mv-expand.",
+                0,
+                "join" if query.joins else "mv-expand",
+                SIMULATOR_ONLY,
+            )
         query.text = self.text
         query.fields_used = self.fields
         query.meta_only = all(f.lower() in ("type", "subscriptionid") for f in self.fields)
+        query.where = _leg_dispatch(query)
         return query
+
+    def check_limits(self, query: Query) -> None:
+        """Resource Graph's documented per-query limits on union legs, joins and mv-expand."""
+        if len(query.tables) > MAX_UNION_LEGS:
+            raise KqlError(
+                f"At most {MAX_UNION_LEGS} union legs are allowed in a query; this one has "
+                f"{len(query.tables)}.",
+                0,
+                "union",
+                TOO_MANY_TABLES,
+            )
+        if len(query.joins) > MAX_JOINS:
+            raise KqlError(
+                f"At most {MAX_JOINS} join operators are allowed in a query.",
+                query.joins[MAX_JOINS][2],
+                "join",
+                TOO_MANY_TABLES,
+            )
+        cross = [(left, right) for left, right, _pos in query.joins if left != right]
+        if len(cross) > 1 and not all({a, b} <= CROSS_TABLE for a, b in cross):
+            raise KqlError(
+                "Only one cross-table join is allowed in a query, unless every cross-table "
+                "join is between Resources and ResourceContainers.",
+                0,
+                "join",
+                TOO_MANY_TABLES,
+            )
+        if query.mv_expands > MAX_MV_EXPANDS:
+            raise KqlError(
+                f"At most {MAX_MV_EXPANDS} mv-expand operators are allowed in a query.",
+                0,
+                "mv-expand",
+                BAD_OPERATOR_USE,
+            )
 
     def operator(self, query: Query) -> None:
         tok = self.take("ident")
         word = tok.value.lower()
         if word == "union":
-            query.tables.extend(t for t in self.table_list() if t not in query.tables)
+            self.union(query, tok)
         elif word == "where":
             cond = self.expression()
-            previous = query.where
-            query.where = cond if previous is None else _and(previous, cond)
+            for table in query.tables:
+                previous = query.leg_where[table]
+                query.leg_where[table] = cond if previous is None else _and(previous, cond)
         elif word in ("order", "sort"):
             self.take("ident", "by")
             column = self.take("ident")
@@ -181,8 +327,150 @@ class _Parser:
             query.project = names
         elif word in ("take", "limit"):
             query.limit = int(self.take("num").value)
+        elif word == "join":
+            self.join(query, tok)
+        elif word in ("mv-expand", "mvexpand"):
+            self.mv_expand(query)
         else:
             raise KqlError(f"Operator '{tok.value}' is not supported", tok.pos, tok.value)
+
+    def union(self, query: Query, at: _Tok) -> None:
+        """``union [kind=inner|outer] [withsource=Col] (Table | (Table | where ...))``."""
+        if query.project is not None or query.limit is not None:
+            raise KqlError(
+                "The simulator evaluates 'project' and 'take' only after the last union.",
+                at.pos,
+                "union",
+                SIMULATOR_ONLY,
+            )
+        while self.peek() is not None and self.peek().kind == "ident":  # type: ignore[union-attr]
+            option = self.peek().value.lower()  # type: ignore[union-attr]
+            nxt = self.peek(1)
+            if nxt is None or nxt.value != "=":
+                break
+            self.i += 2
+            if option == "kind":
+                kind = self.take("ident")
+                if kind.value.lower() not in ("inner", "outer"):
+                    raise KqlError(
+                        f"Union kind '{kind.value}' is not supported; use inner or outer.",
+                        kind.pos,
+                        kind.value,
+                        BAD_UNION,
+                    )
+            elif option == "withsource":
+                query.withsource = self.take("ident").value
+            elif option == "isfuzzy":
+                raise KqlError(
+                    "Fuzzy resolution of union leg tables isn't allowed.",
+                    nxt.pos,
+                    "isfuzzy",
+                    BAD_UNION,
+                )
+            else:
+                raise KqlError(f"Unknown union parameter '{option}'", nxt.pos, option)
+        tok = self.peek()
+        cond: Predicate | None = None
+        if tok is not None and tok.value == "(":
+            self.i += 1
+            name, label = self.table()
+            while self.peek() is not None and self.peek().value == "|":  # type: ignore[union-attr]
+                self.i += 1
+                self.take("ident", "where")
+                inner = self.expression()
+                cond = inner if cond is None else _and(cond, inner)
+            self.take("op", ")")
+        else:
+            name, label = self.table()
+        if self.peek() is not None and self.peek().value == ",":  # type: ignore[union-attr]
+            raise KqlError(
+                "A single table is allowed per union: 'T | union [kind=inner|outer] "
+                "[withsource=Column] Table'.",
+                self.peek().pos,  # type: ignore[union-attr]
+                ",",
+                BAD_UNION,
+            )
+        main = query.tables[0]
+        if name != main and {main, name} != CROSS_TABLE:
+            raise KqlError(
+                f"A union may be used within a single table or between the Resources and "
+                f"ResourceContainers tables, not between {query.labels[main]} and {label}.",
+                at.pos,
+                label,
+                BAD_UNION,
+            )
+        if name in query.tables:
+            previous = query.leg_where[name]
+            if previous is None or cond is None:
+                query.leg_where[name] = None
+            else:
+                query.leg_where[name] = _or(previous, cond)
+            query.tables.append(name)  # counts as a leg
+            return
+        query.tables.append(name)
+        query.labels[name] = label
+        query.leg_where[name] = cond
+
+    def join(self, query: Query, at: _Tok) -> None:
+        """Validate a join (flavour, hints, right-hand table) and skip over it."""
+        while self.peek() is not None and self.peek().kind == "ident":  # type: ignore[union-attr]
+            option = self.peek().value.lower()  # type: ignore[union-attr]
+            nxt = self.peek(1)
+            if nxt is None or nxt.value != "=":
+                break
+            self.i += 2
+            value = self.take("ident")
+            if option == "kind":
+                if value.value.lower() not in JOIN_FLAVORS:
+                    pretty = _FLAVOR_NAMES.get(value.value.lower(), value.value)
+                    raise KqlError(
+                        f'The join kind "{pretty}" is not supported or not allowed.',
+                        value.pos,
+                        value.value,
+                        BAD_JOIN_FLAVOR,
+                    )
+            elif option.startswith("hint."):
+                raise KqlError(
+                    "Custom join strategies, such as broadcast join, aren't allowed.",
+                    nxt.pos,
+                    option,
+                    BAD_OPERATOR_USE,
+                )
+        depth = 0
+        right: str | None = None
+        tok = self.peek()
+        if tok is not None and tok.value == "(":
+            depth = 1
+            self.i += 1
+            right = self.table()[0]
+        else:
+            right = self.table()[0]
+        while self.peek() is not None:
+            tok = self.peek()
+            if tok.value == "(":  # type: ignore[union-attr]
+                depth += 1
+            elif tok.value == ")":  # type: ignore[union-attr]
+                depth -= 1
+            elif tok.value == "|" and depth == 0:  # type: ignore[union-attr]
+                break
+            self.i += 1
+        query.joins.append((query.tables[0], right, at.pos))
+
+    def mv_expand(self, query: Query) -> None:
+        """Validate an mv-expand's row limit and skip over it."""
+        query.mv_expands += 1
+        while self.peek() is not None and self.peek().value != "|":  # type: ignore[union-attr]
+            tok = self.peek()
+            self.i += 1
+            if tok.kind == "ident" and tok.value.lower() == "limit":  # type: ignore[union-attr]
+                count = self.take("num")
+                if int(count.value) > MAX_MV_EXPAND_ROWS:
+                    raise KqlError(
+                        f"The mv-expand row limit must not exceed {MAX_MV_EXPAND_ROWS}.",
+                        count.pos,
+                        count.value,
+                        BAD_OPERATOR_USE,
+                    )
 
     def expression(self) -> Predicate:
         left = self.conjunction()
@@ -252,6 +540,20 @@ def _condition(column: str, op: str, literals: list[str]) -> Predicate:
         else:
             value = field_value(get_row(), column)
         return _compare(value, op, literals)
+
+    return predicate
+
+
+def _leg_dispatch(query: Query) -> Predicate | None:
+    """One predicate for the whole query: each row is filtered by its own leg's conditions."""
+    preds = {t: query.leg_where.get(t) for t in query.tables}
+    distinct = {id(p) for p in preds.values()}
+    if len(distinct) == 1:
+        return next(iter(preds.values()))
+
+    def predicate(key: str, meta: Any, get_row: RowGetter) -> bool:
+        chosen = preds.get(meta.table)
+        return True if chosen is None else chosen(key, meta, get_row)
 
     return predicate
 

@@ -26,27 +26,38 @@ MAX_TOP = 1000
 def _invalid_query(
     message: str, headers: dict[str, str], err: kql.KqlError | None = None
 ) -> SimResponse:
-    details: list[dict[str, Any]] = [
-        {
-            "code": "InvalidQuery",
-            "message": "Query is invalid. Please refer to the documentation for the Azure "
-            "Resource Graph service and fix the error before retrying.",
-        }
-    ]
-    if err is not None:
+    """Resource Graph's 400: ``BadRequest`` whose message carries only the support ids.
+
+    What was wrong is in ``details``: ``InvalidQuery`` then the specific code (ParserFailure
+    with line/position/token, UnsupportedJoinFlavor, ...); an unknown table is answered
+    with the single detail ``DisallowedLogicalTableName``, as Azure does.
+    """
+    invalid = {
+        "code": "InvalidQuery",
+        "message": "Query is invalid. Please refer to the documentation for the Azure "
+        "Resource Graph service and fix the error before retrying.",
+    }
+    details: list[dict[str, Any]] = [invalid]
+    if err is None:
+        details.append({"code": "InvalidRequest", "message": message})
+    elif err.code == kql.BAD_TABLE:
+        details = [{"code": err.code, "message": str(err)}]
+    elif err.code == kql.PARSER_FAILURE:
         details.append(
             {
-                "code": "ParserFailure",
+                "code": err.code,
                 "message": str(err),
                 "line": 1,
                 "characterPositionInLine": err.position,
                 "token": err.token,
             }
         )
+    else:
+        details.append({"code": err.code, "message": str(err)})
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     support = (
         "Please provide below info when asking for support: timestamp = "
-        f"{stamp}, correlationId = {headers.get('x-ms-correlation-request-id', '')}. {message}"
+        f"{stamp}, correlationId = {headers.get('x-ms-correlation-request-id', '')}."
     )
     return arm_error(400, "BadRequest", support, headers, details)
 
@@ -88,11 +99,11 @@ class _Scan:
 
     def matches(self, key: str) -> bool:
         meta = self.estate.meta(key)
-        if (
-            meta is None
-            or meta.table not in self.tables
-            or meta.subscription not in self.subscriptions
-        ):
+        if meta is None or meta.table not in self.tables:
+            return False
+        # Tenant-level rows (built-in role and policy definitions) have no subscription and
+        # answer every query of the tenant.
+        if meta.subscription and meta.subscription not in self.subscriptions:
             return False
         if self.query.where is None:
             return True
@@ -127,9 +138,15 @@ class _Scan:
         return found, False
 
     def body(self, key: str) -> bytes:
-        if self.query.project is None:
+        source = self.query.withsource
+        if self.query.project is None and source is None:
             return self.estate.row_json(key)
         row = self.estate.row(key)
+        if source is not None:
+            meta = self.estate.meta(key)
+            row[source] = self.query.labels.get(meta.table, meta.table) if meta else ""
+        if self.query.project is None:
+            return dumps(row)
         return dumps(
             {name.replace(".", "_"): kql.field_value(row, name) for name in self.query.project}
         )
@@ -168,11 +185,12 @@ def query_resources(state: SimState, req: SimRequest) -> SimResponse:
     options = payload.get("options") or {}
     subs_given = [str(s).lower() for s in payload.get("subscriptions") or []]
     estate = principal.estate
-    subscriptions = (
-        [s for s in subs_given if estate.owns_subscription(s)]
-        if subs_given
-        else list(estate.subscription_ids)
-    )
+    # A Deleted subscription has no resources left to read; it drops out of the scope.
+    subscriptions = [
+        s
+        for s in (subs_given or estate.subscription_ids)
+        if estate.owns_subscription(s) and estate.subscription_state(s) != "Deleted"
+    ]
     if subs_given and not subscriptions:
         return arm_error(
             403,
@@ -204,7 +222,7 @@ def query_resources(state: SimState, req: SimRequest) -> SimResponse:
         if token["q"] != fingerprint:
             return _invalid_query("The $skipToken does not belong to this query.", headers)
         after, page, served = token["after"], token["page"], token["served"]
-    faulted = faults.apply(state.faults, req, principal.tenant_id, page)
+    faulted = faults.apply(state.faults, req, principal.tenant_id, page, query.tables[0])
     if faulted is not None:
         faulted.headers = {**headers, **faulted.headers}
         return faulted

@@ -31,6 +31,13 @@ _ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", r"/_sim/tenants", control.register_tenant, "control"),
     ("GET", r"/_sim/tenants/(?P<tenant>[^/]+)", control.get_tenant, "control"),
     ("DELETE", r"/_sim/tenants/(?P<tenant>[^/]+)", control.remove_tenant, "control"),
+    (
+        "PUT",
+        r"/_sim/tenants/(?P<tenant>[^/]+)/subscriptions/(?P<subscription>[^/]+)",
+        control.set_subscription_state,
+        "control",
+    ),
+    ("PUT", r"/_sim/policy-evaluation", control.set_policy_evaluation, "control"),
     ("GET", r"/_sim/resources", control.get_resource, "control"),
     ("POST", r"/_sim/resources", control.create_resource, "control"),
     ("PATCH", r"/_sim/resources", control.modify_resource, "control"),

@@ -27,6 +27,7 @@ class SimOptions:
     graph_default_top: int = 100
     graph_429_retry_after: bool = False
     token_lifetime: int = 3599
+    policy_evaluation_seconds: int = 60
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SimOptions:
@@ -58,6 +59,7 @@ class SimState:
         with self._lock:
             self.unregister(spec.tenant_id)
             estate = Estate(spec, self._budget)
+            estate.policy_interval = self.options.policy_evaluation_seconds
             self._estates[spec.tenant_id] = estate
             for sid in estate.subscription_ids:
                 self._sub_owner[sid] = spec.tenant_id

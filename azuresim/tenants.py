@@ -26,6 +26,9 @@ class TenantSpec:
     seed: int = 0
     name: str = "Contoso"
     certificate_pem: str | None = None
+    # (subscription index, state) for subscriptions not Enabled: Warned, PastDue, Disabled,
+    # Deleted (ARM's SubscriptionState values).
+    subscription_states: tuple[tuple[int, str], ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TenantSpec:
@@ -43,6 +46,7 @@ class TenantSpec:
             seed=seed,
             name=name,
             certificate_pem=data.get("certificate_pem"),
+            subscription_states=_states(data.get("subscription_states") or {}),
         )
         if spec.subscriptions < 0 or spec.resources < 0:
             raise ValueError("subscriptions and resources must not be negative")
@@ -54,4 +58,23 @@ class TenantSpec:
         """JSON-able form without the certificate body."""
         data = asdict(self)
         data["certificate_pem"] = bool(self.certificate_pem)
+        data["subscription_states"] = {str(i): state for i, state in self.subscription_states}
         return data
+
+
+SUBSCRIPTION_STATES = ("Enabled", "Warned", "PastDue", "Disabled", "Deleted")
+
+
+def check_state(value: object) -> str:
+    """One of ARM's SubscriptionState values (case-insensitive input); ValueError otherwise."""
+    for state in SUBSCRIPTION_STATES:
+        if str(value).lower() == state.lower():
+            return state
+    raise ValueError(f"subscription state must be one of {', '.join(SUBSCRIPTION_STATES)}")
+
+
+def _states(data: Any) -> tuple[tuple[int, str], ...]:
+    """``{"<subscription index>": "Disabled", ...}`` as sorted (index, state) pairs."""
+    if not isinstance(data, dict):
+        raise ValueError("subscription_states must be an object of index -> state")
+    return tuple(sorted((int(index), check_state(state)) for index, state in data.items()))

@@ -32,6 +32,12 @@ class PollRun(models.Model):
     duration_seconds = models.FloatField(null=True, blank=True)
     subscriptions_complete = models.JSONField(default=list, blank=True)
     subscriptions_incomplete = models.JSONField(default=list, blank=True)
+    subscription_states = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Subscription id -> its Azure state (Enabled, Warned, PastDue, Disabled, "
+        "Deleted) when the pass ran; only Enabled, Warned and PastDue ones are tombstoned.",
+    )
     error = models.TextField(blank=True)
 
     class Meta:

@@ -31,8 +31,15 @@ from configurations.normalize import InvalidResourceError, normalize_and_hash, r
 from driftdetector.azure import clients as azure_clients
 from driftdetector.azure.endpoints import endpoints_from_settings
 from driftdetector.azure.errors import AzureAccessError, AzureAuthError
+from driftdetector.azure.kqlquery import COLLECTION_QUERIES, TableQuery
 from driftdetector.azure.limiter import RedisLimiter
-from driftdetector.azure.resourcegraph import ResourcePage, iter_resource_pages, list_subscriptions
+from driftdetector.azure.resourcegraph import (
+    QueryFailure,
+    ResourcePage,
+    SubscriptionInfo,
+    iter_resource_pages,
+    list_subscriptions,
+)
 from tenants.models import Tenant, TenantStatus
 from tenants.selectors import current_settings
 
@@ -368,14 +375,58 @@ def _store_plan(
     return [row.pk for row in created_rows]
 
 
+# Subscription states (ARM SubscriptionState) in which a resource missing from Resource
+# Graph was really deleted. Disabled subscriptions can still be read but their resources
+# are deallocated or read-only; Deleted ones answer nothing. Absence there proves nothing.
+TOMBSTONE_STATES = frozenset({"enabled", "warned", "pastdue"})
+# States whose subscriptions are not queried at all: no operation is available on them.
+UNREADABLE_STATES = frozenset({"deleted"})
+
+
+@dataclass
+class _Scope:
+    """Which subscriptions a pass reads and which of them may have resources tombstoned."""
+
+    states: dict[str, str]
+    queried: list[str]
+    tombstonable: set[str]
+
+
+def _scope(listed: list[SubscriptionInfo], chosen: list[str]) -> _Scope:
+    """Decide from the subscriptions' states what the pass reads and may tombstone.
+
+    ``chosen`` (the tenant's polling_settings.subscriptions) narrows the listing; a chosen
+    subscription missing from the listing is read but never tombstoned ("Unknown").
+    """
+    states = {info.subscription_id.lower(): info.state or "Unknown" for info in listed}
+    wanted = [s.lower() for s in chosen] or sorted(states)
+    for sub in wanted:
+        states.setdefault(sub, "Unknown")
+    queried = [s for s in wanted if states[s].lower() not in UNREADABLE_STATES]
+    tombstonable = {s for s in queried if states[s].lower() in TOMBSTONE_STATES}
+    return _Scope({s: states[s] for s in wanted}, queried, tombstonable)
+
+
 def _tombstone_missing(
-    run: PollRun, subscriptions: list[str], seen: set[int], now: datetime
+    run: PollRun,
+    subscriptions: list[str],
+    seen: set[int],
+    now: datetime,
+    query: TableQuery | None = None,
 ) -> int:
-    """Tombstone present resources of fully listed subscriptions that this pass did not see."""
+    """Tombstone present resources of fully listed subscriptions that this pass did not see.
+
+    With ``query``, only resources that query would have returned are candidates: a table
+    listed completely says nothing about the rows of another table.
+    """
     candidates = Configuration.objects.filter(
         subscription_id__in=subscriptions, deleted_at__isnull=True
-    ).values_list("pk", flat=True)
-    missing = [pk for pk in candidates.iterator(chunk_size=5000) if pk not in seen]
+    ).values_list("pk", "resource_type")
+    missing = [
+        pk
+        for pk, resource_type in candidates.iterator(chunk_size=5000)
+        if pk not in seen and (query is None or query.covers(resource_type))
+    ]
     for start in range(0, len(missing), 1000):
         batch = missing[start : start + 1000]
         with transaction.atomic():
@@ -432,16 +483,17 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
         version = current_settings(tenant)
         polling = version.polling_settings if version else {}
         page_size = options.page_size or int(polling.get("page_size", 1000))
-        complete: list[str] = []
+        complete: dict[str, set[str]] = {q.table: set() for q in COLLECTION_QUERIES}
+        failures: list[QueryFailure] = []
         subscriptions: list[str] = []
+        scope = _Scope({}, [], set())
         conn = None
         state = _PassState()
         status, error = PollRun.Status.FAILED, "the pass was interrupted"
         try:
             conn = open_connection(tenant)
-            subscriptions = [s.lower() for s in polling.get("subscriptions") or []] or [
-                s.subscription_id.lower() for s in list_subscriptions(conn)
-            ]
+            scope = _scope(list_subscriptions(conn), list(polling.get("subscriptions") or []))
+            subscriptions = scope.queried
             last_ok = (
                 PollRun.objects.filter(status=PollRun.Status.SUCCEEDED)
                 .order_by("-started_at")
@@ -455,19 +507,36 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
                 (last_ok or started - CALLER_LOOKBACK) - timedelta(seconds=1),
                 started + CALLER_WINDOW_SLACK,
             )
-            for page in iter_resource_pages(conn, subscriptions, page_size=page_size):
+            pages = iter_resource_pages(
+                conn, subscriptions, page_size=page_size, on_failure=failures.append
+            )
+            tainted: set[str] = set()
+            for page in pages:
+                rejected_before = state.rejected
                 _write_page(run, page, callers, started, options, state)
+                if state.rejected > rejected_before:
+                    tainted.add(page.table)
                 if page.batch_complete:
-                    complete.extend(page.subscriptions)
+                    complete[page.table].update(page.subscriptions)
                 lock.extend()
                 if options.progress:
                     run.refresh_from_db()
                     options.progress(run, page.total_records)
+            # Tombstone per table, only where that table was listed completely (and, for
+            # tenant-level rows without a subscription, for every subscription).
+            for query in COLLECTION_QUERIES:
+                if query.table in tainted:
+                    continue  # a row it could not read may be one that looks missing
+                done = complete[query.table]
+                tombstone_scope = sorted(done & scope.tombstonable)
+                if done >= set(subscriptions) and scope.tombstonable == set(subscriptions):
+                    tombstone_scope.append("")
+                _tombstone_missing(run, tombstone_scope, state.seen, timezone.now(), query)
+            if failures:
+                raise failures[0].error
             if state.rejected:
                 raise _RejectedRows(f"{state.rejected} malformed resource(s) skipped")
             status, error = PollRun.Status.SUCCEEDED, ""
-            tombstone_scope = complete + ([""] if set(complete) >= set(subscriptions) else [])
-            _tombstone_missing(run, tombstone_scope, state.seen, timezone.now())
         except (AzureAccessError, CollectionConfigError, _RejectedRows) as exc:
             run.refresh_from_db()
             fatal = isinstance(exc, AzureAuthError | CollectionConfigError) or not run.pages
@@ -490,8 +559,12 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
         run.azure_calls = stats.get("calls", 0)
         run.throttle_waits = stats.get("throttle_waits", 0)
         run.throttle_wait_seconds = stats.get("throttle_wait_seconds", 0.0)
-        run.subscriptions_complete = sorted(set(complete))
-        run.subscriptions_incomplete = sorted(set(subscriptions) - set(complete))
+        everywhere = set.intersection(*complete.values()) if complete else set()
+        run.subscriptions_complete = sorted(everywhere)
+        run.subscriptions_incomplete = sorted(set(subscriptions) - everywhere)
+        run.subscription_states = scope.states
+        if failures and len(failures) > 1:
+            run.error += "".join(f"; {f.error}" for f in failures[1:])
         run.save()
         _record_status(tenant, run)
     logger.info(

@@ -51,13 +51,12 @@ def table_for_type(type_name: str) -> str:
     lowered = type_name.lower()
     if lowered.startswith("microsoft.resources/subscriptions"):
         return "resourcecontainers"
-    if lowered in (
-        "microsoft.authorization/roleassignments",
-        "microsoft.authorization/roledefinitions",
+    if lowered.startswith("microsoft.authorization/policy") or lowered.startswith(
+        "microsoft.policyinsights/"
     ):
-        return "authorizationresources"
-    if lowered.startswith("microsoft.authorization/policy"):
         return "policyresources"
+    if lowered.startswith("microsoft.authorization/"):
+        return "authorizationresources"
     return "resources"
 
 

@@ -83,5 +83,6 @@ class PollRunSerializer(TenantTagged, serializers.ModelSerializer):
             "duration_seconds",
             "subscriptions_complete",
             "subscriptions_incomplete",
+            "subscription_states",
             "error",
         ]

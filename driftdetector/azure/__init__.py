@@ -14,9 +14,10 @@ from .errors import (
     AzureThrottledError,
     AzureTimeoutError,
 )
+from .kqlquery import COLLECTION_QUERIES, QueryBuildError, TableQuery, build_query
 from .limiter import ARM_READ_LIMIT, GRAPH_LIMIT, Limit, LocalLimiter, RedisLimiter
 from .resourcegraph import (
-    DEFAULT_QUERY,
+    QueryFailure,
     ResourcePage,
     SubscriptionInfo,
     iter_resource_pages,
@@ -26,7 +27,7 @@ from .stats import CallStats
 
 __all__ = [
     "ARM_READ_LIMIT",
-    "DEFAULT_QUERY",
+    "COLLECTION_QUERIES",
     "GRAPH_LIMIT",
     "AzureAccessError",
     "AzureAuthError",
@@ -40,10 +41,14 @@ __all__ = [
     "ClientOptions",
     "Limit",
     "LocalLimiter",
+    "QueryBuildError",
+    "QueryFailure",
     "RedisLimiter",
     "ResourcePage",
     "SubscriptionInfo",
+    "TableQuery",
     "activity_log_callers",
+    "build_query",
     "connect",
     "endpoints_from_settings",
     "iter_resource_pages",

@@ -1,4 +1,10 @@
-"""Listing subscriptions and streaming a tenant's estate from Resource Graph, page by page."""
+"""Listing subscriptions and streaming a tenant's estate from Resource Graph, page by page.
+
+A pass runs one query per table (:data:`~.kqlquery.COLLECTION_QUERIES`), each sorted by id
+and paged with ``$skipToken``; every page says which table and subscriptions it belongs
+to and whether that query finished for them, so completeness is known per table and
+subscription batch.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +18,9 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from .clients import AzureConnection
-from .errors import AzureResponseError, translate
+from .errors import AzureAccessError, AzureAuthError, AzureResponseError, translate
+from .kqlquery import COLLECTION_QUERIES, TableQuery
 
-DEFAULT_QUERY = (
-    "resources\n"
-    "| union resourcecontainers, authorizationresources, policyresources\n"
-    "| order by id asc"
-)
 MAX_PAGE_SIZE = 1000
 API_VERSION = "2021-03-01"
 MAX_SUBSCRIPTIONS_PER_QUERY = 1000
@@ -40,7 +42,8 @@ class ResourcePage:
     """One Resource Graph page.
 
     ``subscriptions`` are the subscriptions the query covers; when ``batch_complete`` is
-    True this was the last page for them, so they have been listed completely.
+    True this was the last page of ``query`` for them, so that table has been listed
+    completely for those subscriptions.
     """
 
     number: int
@@ -48,6 +51,21 @@ class ResourcePage:
     subscriptions: tuple[str, ...]
     total_records: int
     batch_complete: bool
+    query: TableQuery = COLLECTION_QUERIES[0]
+
+    @property
+    def table(self) -> str:
+        """The Resource Graph table this page was read from."""
+        return self.query.table
+
+
+@dataclass(frozen=True)
+class QueryFailure:
+    """One table query of one subscription batch failed; its pages so far stay valid."""
+
+    query: TableQuery
+    subscriptions: tuple[str, ...]
+    error: AzureAccessError
 
 
 def _call(what: str, fn: Callable[[], T]) -> T:
@@ -76,6 +94,8 @@ def _query_page(conn: AzureConnection, request: QueryRequest, what: str) -> dict
         # stream=True: the pipeline's ContentDecodePolicy would parse the body a second time.
         response = conn.graph_client._send_request(http_request, stream=True)
         content = response.read()
+        if response.status_code == 400:
+            raise AzureResponseError(f"{what}: {refusal_reason(content)}", status=400)
         response.raise_for_status()
         return content
 
@@ -87,6 +107,26 @@ def _query_page(conn: AzureConnection, request: QueryRequest, what: str) -> dict
     if not isinstance(body, dict):
         raise AzureResponseError(f"{what}: expected a JSON object")
     return body
+
+
+def refusal_reason(content: bytes) -> str:
+    """A one-line reason from Resource Graph's 400 body: its error code and every detail.
+
+    Resource Graph answers a refused query with ``{"error": {"code": "BadRequest",
+    "message": ..., "details": [{"code": "InvalidQuery", ...}, {"code": ..., ...}]}}``;
+    the details say what was wrong (DisallowedLogicalTableName, ParserFailure, ...).
+    """
+    try:
+        error = orjson.loads(content).get("error") or {}
+    except (orjson.JSONDecodeError, AttributeError):
+        return "Resource Graph refused the request (400) with a body that is not JSON"
+    details = [
+        f"{d.get('code', '?')}: {d.get('message', '')}".strip()
+        for d in error.get("details") or []
+        if isinstance(d, dict)
+    ]
+    head = f"Resource Graph refused the query (400 {error.get('code', 'BadRequest')})"
+    return head + (": " + "; ".join(details) if details else f": {error.get('message', '')}")
 
 
 def list_subscriptions(conn: AzureConnection) -> list[SubscriptionInfo]:
@@ -109,15 +149,20 @@ def iter_resource_pages(
     conn: AzureConnection,
     subscriptions: Sequence[str] | None = None,
     *,
-    query: str = DEFAULT_QUERY,
+    queries: Sequence[TableQuery] = COLLECTION_QUERIES,
     page_size: int = MAX_PAGE_SIZE,
     subscriptions_per_query: int = MAX_SUBSCRIPTIONS_PER_QUERY,
+    on_failure: Callable[[QueryFailure], None] | None = None,
 ) -> Iterator[ResourcePage]:
     """Yield Resource Graph pages one at a time via ``$skipToken``; never the whole estate.
 
-    ``query`` must sort by id (Resource Graph pages are only stable that way). Subscriptions
-    are listed first unless given. Failures raise a subclass of AzureAccessError; pages
-    yielded before the failure remain valid, but their batch is not complete.
+    For each batch of subscriptions, each query in ``queries`` is paged to its end before
+    the next starts. Each query must sort by id (Resource Graph pages are only stable that
+    way). Subscriptions are listed first unless given.
+
+    Failures raise a subclass of AzureAccessError; pages yielded before the failure remain
+    valid, but their batch is not complete. With ``on_failure``, a failed query is reported
+    there instead and the remaining queries still run (credential errors always raise).
     """
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
@@ -125,44 +170,63 @@ def iter_resource_pages(
         subscriptions = [s.subscription_id for s in list_subscriptions(conn)]
     ordered = sorted({s.lower() for s in subscriptions})
     step = max(1, min(subscriptions_per_query, MAX_SUBSCRIPTIONS_PER_QUERY))
-    number = 0
+    counter = [0]
     for start in range(0, len(ordered), step):
         batch = tuple(ordered[start : start + step])
-        skip_token: str | None = None
-        while True:
-            request = QueryRequest(
-                subscriptions=list(batch),
-                query=query,
-                options=QueryRequestOptions(
-                    top=page_size, skip_token=skip_token, result_format="objectArray"
-                ),
+        for query in queries:
+            try:
+                yield from _query_pages(conn, batch, query, page_size, counter)
+            except AzureAccessError as exc:
+                if on_failure is None or isinstance(exc, AzureAuthError):
+                    raise
+                on_failure(QueryFailure(query, batch, exc))
+
+
+def _query_pages(
+    conn: AzureConnection,
+    batch: tuple[str, ...],
+    query: TableQuery,
+    page_size: int,
+    counter: list[int],
+) -> Iterator[ResourcePage]:
+    skip_token: str | None = None
+    while True:
+        request = QueryRequest(
+            subscriptions=list(batch),
+            query=query.text,
+            options=QueryRequestOptions(
+                top=page_size, skip_token=skip_token, result_format="objectArray"
+            ),
+        )
+        counter[0] += 1
+        what = f"Resource Graph page {counter[0]} ({query.table}) of tenant {conn.tenant_id}"
+        body = _query_page(conn, request, what)
+        if str(body.get("resultTruncated", "")).lower() == "true":
+            raise AzureResponseError(
+                f"{what}: Resource Graph truncated the result; the query must sort by id"
             )
-            number += 1
-            what = f"Resource Graph page {number} of tenant {conn.tenant_id}"
-            body = _query_page(conn, request, what)
-            if str(body.get("resultTruncated", "")).lower() == "true":
-                raise AzureResponseError(
-                    f"{what}: Resource Graph truncated the result; the query must sort by id"
-                )
-            rows = body.get("data")
-            if not isinstance(rows, list):
-                raise AzureResponseError(f"{what}: expected an objectArray result")
-            skip_token = body.get("$skipToken") or None
-            yield ResourcePage(
-                number=number,
-                rows=rows,
-                subscriptions=batch,
-                total_records=int(body.get("totalRecords") or 0),
-                batch_complete=skip_token is None,
-            )
-            if skip_token is None:
-                break
+        rows = body.get("data")
+        if not isinstance(rows, list):
+            raise AzureResponseError(f"{what}: expected an objectArray result")
+        skip_token = body.get("$skipToken") or None
+        yield ResourcePage(
+            number=counter[0],
+            rows=rows,
+            subscriptions=batch,
+            total_records=int(body.get("totalRecords") or 0),
+            batch_complete=skip_token is None,
+            query=query,
+        )
+        if skip_token is None:
+            return
 
 
 __all__ = [
-    "DEFAULT_QUERY",
+    "COLLECTION_QUERIES",
+    "QueryFailure",
     "ResourcePage",
     "SubscriptionInfo",
     "iter_resource_pages",
     "list_subscriptions",
+    "refusal_reason",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from driftdetector.azure import (
+    COLLECTION_QUERIES,
     AzureResponseError,
     AzureThrottledError,
     AzureTimeoutError,
@@ -13,6 +14,8 @@ from driftdetector.azure import (
     list_subscriptions,
 )
 from tests.conftest import FAST
+
+RESOURCES = COLLECTION_QUERIES[:1]  # one table: call counts below are per query
 
 
 def test_429_with_retry_after_waits_then_succeeds(sim_client, connect_to, make_tenant):
@@ -25,7 +28,7 @@ def test_429_with_retry_after_waits_then_succeeds(sim_client, connect_to, make_t
         count=1,
         tenant_id=tenant["tenant_id"],
     )
-    pages = list(iter_resource_pages(conn, tenant["subscription_ids"]))
+    pages = list(iter_resource_pages(conn, tenant["subscription_ids"], queries=RESOURCES))
     assert pages[-1].batch_complete
     assert conn.stats.throttle_waits == 1 and conn.stats.throttle_wait_seconds >= 1
     assert conn.stats.graph_calls == 2
@@ -81,7 +84,7 @@ def test_graph_429_without_retry_after_uses_quota_reset(sim_client, connect_to, 
         tenant_id=tenant["tenant_id"],
         headers={"x-ms-user-quota-remaining": "0", "x-ms-user-quota-resets-after": "00:00:03"},
     )
-    pages = list(iter_resource_pages(conn, tenant["subscription_ids"]))
+    pages = list(iter_resource_pages(conn, tenant["subscription_ids"], queries=RESOURCES))
     assert pages and pages[-1].batch_complete
     assert waits == [3.0, 3.0]
     assert conn.stats.throttle_waits == 2 and conn.stats.graph_calls == 3

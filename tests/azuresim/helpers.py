@@ -13,7 +13,9 @@ from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from azuresim.server import SimServer
 
-UNION = "resources | union resourcecontainers, authorizationresources, policyresources"
+# The one cross-table union Resource Graph documents (Resources with ResourceContainers).
+UNION = "resources | union resourcecontainers"
+TABLES = ("resources", "resourcecontainers", "authorizationresources", "policyresources")
 
 
 def credential(sim: SimServer, tenant: dict[str, Any], secret: str | None = None) -> Any:
@@ -71,6 +73,16 @@ def all_rows(
         token = page.skip_token
         if not token:
             return rows, pages, total
+
+
+def every_row(
+    client: ResourceGraphClient, subscriptions: list[str], top: int = 1000
+) -> list[dict[str, Any]]:
+    """Every row of the four tables, one paged query per table (as Resource Graph wants)."""
+    rows: list[dict[str, Any]] = []
+    for table in TABLES:
+        rows.extend(all_rows(client, f"{table} | order by id asc", subscriptions, top)[0])
+    return rows
 
 
 def arm_get(sim: SimServer, tenant: dict[str, Any], path: str) -> HttpResponse:
