@@ -109,6 +109,22 @@ def _query_page(conn: AzureConnection, request: QueryRequest, what: str) -> dict
     return body
 
 
+def parse_page(body: dict[str, Any], what: str) -> tuple[list[dict[str, Any]], int, str | None]:
+    """(rows, totalRecords, $skipToken or None) of a Resource Graph ``QueryResponse`` body.
+
+    ``resultTruncated`` is the string "true"/"false" (as the REST spec has it); a truncated
+    result means the query could not be paged, which the product never accepts.
+    """
+    if str(body.get("resultTruncated", "")).lower() == "true":
+        raise AzureResponseError(
+            f"{what}: Resource Graph truncated the result; the query must sort by id"
+        )
+    rows = body.get("data")
+    if not isinstance(rows, list):
+        raise AzureResponseError(f"{what}: expected an objectArray result")
+    return rows, int(body.get("totalRecords") or 0), body.get("$skipToken") or None
+
+
 def refusal_reason(content: bytes) -> str:
     """A one-line reason from Resource Graph's 400 body: its error code and every detail.
 
@@ -129,18 +145,20 @@ def refusal_reason(content: bytes) -> str:
     return head + (": " + "; ".join(details) if details else f": {error.get('message', '')}")
 
 
+def subscription_info(sub: Any) -> SubscriptionInfo:
+    """A SubscriptionInfo from the SDK's ``Subscription`` model (state is an enum or str)."""
+    return SubscriptionInfo(
+        subscription_id=str(sub.subscription_id),
+        display_name=str(sub.display_name or ""),
+        state=str(getattr(sub.state, "value", sub.state) or ""),
+    )
+
+
 def list_subscriptions(conn: AzureConnection) -> list[SubscriptionInfo]:
     """Every subscription visible to the connection's principal (follows nextLink)."""
 
     def fetch() -> list[SubscriptionInfo]:
-        return [
-            SubscriptionInfo(
-                subscription_id=str(sub.subscription_id),
-                display_name=str(sub.display_name or ""),
-                state=str(getattr(sub.state, "value", sub.state) or ""),
-            )
-            for sub in conn.subscription_client.subscriptions.list()
-        ]
+        return [subscription_info(sub) for sub in conn.subscription_client.subscriptions.list()]
 
     return _call(f"listing subscriptions of tenant {conn.tenant_id}", fetch)
 
@@ -200,20 +218,12 @@ def _query_pages(
         )
         counter[0] += 1
         what = f"Resource Graph page {counter[0]} ({query.table}) of tenant {conn.tenant_id}"
-        body = _query_page(conn, request, what)
-        if str(body.get("resultTruncated", "")).lower() == "true":
-            raise AzureResponseError(
-                f"{what}: Resource Graph truncated the result; the query must sort by id"
-            )
-        rows = body.get("data")
-        if not isinstance(rows, list):
-            raise AzureResponseError(f"{what}: expected an objectArray result")
-        skip_token = body.get("$skipToken") or None
+        rows, total, skip_token = parse_page(_query_page(conn, request, what), what)
         yield ResourcePage(
             number=counter[0],
             rows=rows,
             subscriptions=batch,
-            total_records=int(body.get("totalRecords") or 0),
+            total_records=total,
             batch_complete=skip_token is None,
             query=query,
         )
@@ -228,5 +238,7 @@ __all__ = [
     "SubscriptionInfo",
     "iter_resource_pages",
     "list_subscriptions",
+    "parse_page",
     "refusal_reason",
+    "subscription_info",
 ]
