@@ -31,7 +31,7 @@ from configurations.normalize import InvalidResourceError, normalize_and_hash, r
 from driftdetector.azure import clients as azure_clients
 from driftdetector.azure.endpoints import endpoints_from_settings
 from driftdetector.azure.errors import AzureAccessError, AzureAuthError
-from driftdetector.azure.kqlquery import COLLECTION_QUERIES, TableQuery
+from driftdetector.azure.kqlquery import COLLECTION_QUERIES
 from driftdetector.azure.limiter import RedisLimiter
 from driftdetector.azure.resourcegraph import (
     QueryFailure,
@@ -407,25 +407,54 @@ def _scope(listed: list[SubscriptionInfo], chosen: list[str]) -> _Scope:
     return _Scope({s: states[s] for s in wanted}, queried, tombstonable)
 
 
-def _tombstone_missing(
-    run: PollRun,
-    subscriptions: list[str],
-    seen: set[int],
-    now: datetime,
-    query: TableQuery | None = None,
-) -> int:
-    """Tombstone present resources of fully listed subscriptions that this pass did not see.
+def _tombstone_scope(
+    complete: dict[str, set[str]], scope: _Scope, tainted: set[str]
+) -> dict[str, set[str]]:
+    """Per table, the subscriptions where a missing resource may be tombstoned.
 
-    With ``query``, only resources that query would have returned are candidates: a table
-    listed completely says nothing about the rows of another table.
+    Only where that table's query completed, for subscriptions in a state where absence
+    means deletion, and never for a table with rows the pass could not read (one of them
+    may be the resource that looks missing). Tenant-level rows ("") only when the table was
+    complete for every subscription read.
     """
+    result: dict[str, set[str]] = {}
+    for table, done in complete.items():
+        if table in tainted:
+            continue
+        allowed = done & scope.tombstonable
+        if done >= set(scope.queried) and scope.tombstonable == set(scope.queried):
+            allowed.add("")
+        result[table] = allowed
+    return result
+
+
+def _tombstone_missing(
+    run: PollRun, scope: dict[str, set[str]], seen: set[int], now: datetime
+) -> int:
+    """Tombstone present resources this pass did not see, where it may conclude they are gone.
+
+    ``scope`` maps a table to the subscriptions whose query of that table completed (""
+    stands for tenant-level rows): a table listed completely says nothing about the rows
+    of another table, and a type no collection query returns is never tombstoned. One
+    scan of the present rows serves every table.
+    """
+    table_of: dict[str, str | None] = {}
+
+    def covering(resource_type: str) -> str | None:
+        if resource_type not in table_of:
+            table_of[resource_type] = next(
+                (q.table for q in COLLECTION_QUERIES if q.covers(resource_type)), None
+            )
+        return table_of[resource_type]
+
+    subscriptions = set().union(*scope.values()) if scope else set()
     candidates = Configuration.objects.filter(
         subscription_id__in=subscriptions, deleted_at__isnull=True
-    ).values_list("pk", "resource_type")
+    ).values_list("pk", "subscription_id", "resource_type")
     missing = [
         pk
-        for pk, resource_type in candidates.iterator(chunk_size=5000)
-        if pk not in seen and (query is None or query.covers(resource_type))
+        for pk, subscription, resource_type in candidates.iterator(chunk_size=5000)
+        if pk not in seen and subscription in scope.get(covering(resource_type) or "", ())
     ]
     for start in range(0, len(missing), 1000):
         batch = missing[start : start + 1000]
@@ -522,16 +551,9 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
                 if options.progress:
                     run.refresh_from_db()
                     options.progress(run, page.total_records)
-            # Tombstone per table, only where that table was listed completely (and, for
-            # tenant-level rows without a subscription, for every subscription).
-            for query in COLLECTION_QUERIES:
-                if query.table in tainted:
-                    continue  # a row it could not read may be one that looks missing
-                done = complete[query.table]
-                tombstone_scope = sorted(done & scope.tombstonable)
-                if done >= set(subscriptions) and scope.tombstonable == set(subscriptions):
-                    tombstone_scope.append("")
-                _tombstone_missing(run, tombstone_scope, state.seen, timezone.now(), query)
+            _tombstone_missing(
+                run, _tombstone_scope(complete, scope, tainted), state.seen, timezone.now()
+            )
             if failures:
                 raise failures[0].error
             if state.rejected:
