@@ -37,16 +37,13 @@ def apply_config(state: SimState, config: dict[str, Any]) -> list[TenantSpec]:
         state.register(spec)
     for app in config.get("apps", []):
         state.directory.register_app(
-            app["client_id"], app["client_secret"], app.get("redirect_uris", [])
+            app["client_id"],
+            app["client_secret"],
+            app.get("redirect_uris", []),
+            app.get("optional_claims"),
         )
     for user in config.get("users", []):
-        state.directory.add_user(
-            user["tenant_id"],
-            user["email"],
-            user.get("given_name", ""),
-            user.get("family_name", ""),
-            user.get("oid"),
-        )
+        state.directory.add_user_from_dict(user)
     mutator = config.get("mutator")
     if mutator:
         from .mutator import restart_mutator

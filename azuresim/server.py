@@ -35,6 +35,8 @@ _ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", r"/_sim/resources", control.create_resource, "control"),
     ("PATCH", r"/_sim/resources", control.modify_resource, "control"),
     ("DELETE", r"/_sim/resources", control.delete_resource, "control"),
+    ("POST", r"/_sim/actions", control.invoke_action, "control"),
+    ("PUT", r"/_sim/activity", control.set_activity, "control"),
     ("GET", r"/_sim/faults", control.list_faults, "control"),
     ("POST", r"/_sim/faults", control.add_fault, "control"),
     ("DELETE", r"/_sim/faults", control.clear_faults, "control"),

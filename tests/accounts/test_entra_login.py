@@ -38,7 +38,9 @@ def entra(settings, sim, sim_client):
     settings.SOCIAL_AUTH_VERIFY_SSL = str(sim.ca_path)
     settings.SOCIAL_AUTH_REDIRECT_IS_HTTPS = False
     settings.ENTRA_MSP_TENANT_ID = MSP_TID
-    sim_client.register_app(CLIENT_ID, SECRET, [CALLBACK])
+    sim_client.register_app(
+        CLIENT_ID, SECRET, [CALLBACK], optional_claims=["email", "given_name", "family_name"]
+    )
     yield sim_client
     sim_client.set_signin_fault(None)
 
