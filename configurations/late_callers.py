@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
 
-from configurations.models import ConfigurationHistory
+from configurations.models import ConfigurationHistory, PollRun
 from driftdetector.azure.activitylog import RETENTION, ChangeEvent, iter_change_events
 from driftdetector.azure.clients import AzureConnection
 from driftdetector.azure.errors import AzureAccessError
@@ -59,11 +59,14 @@ def _pending(now: datetime) -> list[_Pending]:
         .order_by("-changed_at")
         .values("changed_at")[:1]
     )
+    # The first pass inventories what already existed: no event will ever name a caller.
+    first_run = PollRun.objects.order_by("started_at").values_list("pk", flat=True).first()
     rows = (
         ConfigurationHistory.objects.filter(
             changed_by=UNKNOWN_CALLER, changed_at__gte=now - _window()
         )
         .exclude(configuration__subscription_id="")
+        .exclude(poll_run_id=first_run, change_type=ConfigurationHistory.ChangeType.CREATED)
         .annotate(previous_at=Subquery(previous))
         .order_by("-changed_at")
         .values_list(

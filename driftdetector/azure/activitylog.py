@@ -128,6 +128,8 @@ def iter_change_events(
     Reads ``Microsoft.Insights/eventtypes/management/values`` with the spec's time-range
     ``$filter`` and ``$select``, following ``nextLink``.
     """
+    # Whole seconds: widen the window outwards so no event at its edges is lost.
+    end = end + timedelta(seconds=1) if end.microsecond else end
     flt = f"eventTimestamp ge '{_iso(start)}' and eventTimestamp le '{_iso(end)}'"
     url: str | None = (
         f"{conn.endpoints.arm_endpoint.rstrip('/')}/subscriptions/{subscription_id}"
