@@ -140,6 +140,16 @@ class SimClient:
         """Set the Activity Log ingestion delay (seconds) for events recorded from now on."""
         return float(self._call("PUT", "activity", {"lag": seconds})["lag"])
 
+    def set_graph_access(
+        self,
+        tenant_id: str,
+        permissions: list[str] | None = None,
+        premium: bool | None = None,
+    ) -> dict[str, Any]:
+        """The app's consented Graph permissions in a tenant and its P1/P2 licence."""
+        body = {"tenant_id": tenant_id, "permissions": permissions, "premium": premium}
+        return self._call("PUT", "graph-access", body)
+
     # ----- interactive sign-in -------------------------------------------------------
     def register_app(
         self,

@@ -135,6 +135,20 @@ def set_activity(state: SimState, req: SimRequest) -> SimResponse:
     return json_response(200, {"lag": state.activity.lag.total_seconds()})
 
 
+def set_graph_access(state: SimState, req: SimRequest) -> SimResponse:
+    """``PUT /_sim/graph-access`` ``{"tenant_id", "permissions": [...], "premium": bool}``:
+    the app's consented Graph permissions in a tenant and its Entra ID P1/P2 licence."""
+    body = _body(req)
+    tenant_id = str(body.get("tenant_id") or "")
+    if not tenant_id:
+        return _error(400, "BadRequest", "tenant_id is required")
+    permissions = body.get("permissions")
+    if permissions is not None and not isinstance(permissions, list):
+        return _error(400, "BadRequest", "permissions must be a list of permission names")
+    state.graph_access.set(tenant_id, permissions, body.get("premium"))
+    return json_response(200, state.graph_access.view(tenant_id))
+
+
 def list_faults(state: SimState, req: SimRequest) -> SimResponse:
     """``GET /_sim/faults``."""
     return json_response(200, {"value": [f.public_dict() for f in state.faults.list()]})

@@ -11,6 +11,7 @@ from typing import Any
 from .activitylog import DEFAULT_LAG_SECONDS, ActivityLog, Caller
 from .estate import SHARED_BUDGET, ByteBudget, Estate
 from .faults import FaultBook
+from .msgraph import GraphAccess
 from .signin import Directory
 from .tenants import TenantSpec
 from .throttle import Throttle
@@ -46,6 +47,7 @@ class SimState:
         self.faults = FaultBook()
         self.throttle = Throttle(self.options.throttling)
         self.activity = ActivityLog(self.options.activity_lag)
+        self.graph_access = GraphAccess()
         self.requests: Counter[str] = Counter()
         self.started = time.time()
         self.mutator: Any = None
@@ -166,4 +168,5 @@ class SimState:
         self.throttle = Throttle(self.options.throttling)
         self.activity.clear()
         self.activity.set_lag(self.options.activity_lag)
+        self.graph_access.clear()
         self.requests.clear()

@@ -147,6 +147,21 @@ def iter_change_events(
         url = body.get("nextLink") or None
 
 
+def probe_activity_log(conn: AzureConnection, subscription_id: str, since: datetime) -> int:
+    """Read the first Activity Log page of a subscription since ``since``; its event count.
+
+    A cheap read-access check (the preflight): raises AzureAccessError as a pass would.
+    """
+    flt = f"eventTimestamp ge '{_iso(since)}'"
+    url = (
+        f"{conn.endpoints.arm_endpoint.rstrip('/')}/subscriptions/{subscription_id}"
+        f"/providers/Microsoft.Insights/eventtypes/management/values"
+        f"?api-version={API_VERSION}&$filter={quote(flt)}&$select={quote(SELECT)}"
+    )
+    body = _get_json(conn, url, f"Activity Log of subscription {subscription_id}")
+    return len(body.get("value") or [])
+
+
 def activity_log_callers(
     conn: AzureConnection,
     subscription_id: str,
@@ -162,4 +177,10 @@ def activity_log_callers(
     return {resource: change.caller for resource, change in latest.items()}
 
 
-__all__ = ["ChangeEvent", "activity_log_callers", "change_event", "iter_change_events"]
+__all__ = [
+    "ChangeEvent",
+    "activity_log_callers",
+    "change_event",
+    "iter_change_events",
+    "probe_activity_log",
+]
