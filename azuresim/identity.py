@@ -38,8 +38,8 @@ def aad_error(req: SimRequest, status: int, error: str, code: int, description: 
     trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     text = (
-        f"AADSTS{code}: {description} Trace ID: {trace} Correlation ID: {correlation} "
-        f"Timestamp: {stamp}"
+        f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}"
+        f"\r\nTimestamp: {stamp}"
     )
     body = {
         "error": error,

@@ -215,12 +215,22 @@ def authorize(
 
 
 def _error(status: int, error: str, code: int, description: str) -> SimResponse:
+    """The token endpoint's error body (same fields as for client credentials)."""
+    trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
+    stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
     return json_response(
         status,
         {
             "error": error,
-            "error_description": f"AADSTS{code}: {description}",
+            "error_description": (
+                f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\n"
+                f"Correlation ID: {correlation}\r\nTimestamp: {stamp}"
+            ),
             "error_codes": [code],
+            "timestamp": stamp,
+            "trace_id": trace,
+            "correlation_id": correlation,
+            "error_uri": f"https://login.microsoftonline.com/error?code={code}",
         },
     )
 
