@@ -40,6 +40,7 @@ class _Pending:
     pk: int
     resource_id: str
     subscription_id: str
+    changed_at: datetime
     after: datetime
     until: datetime
     deleted: bool
@@ -84,6 +85,7 @@ def _pending(now: datetime) -> list[_Pending]:
             pk=pk,
             resource_id=resource_id.lower(),
             subscription_id=subscription_id.lower(),
+            changed_at=changed_at,
             after=max(previous_at or changed_at - FIRST_CHANGE_LOOKBACK, oldest),
             until=changed_at + AFTER_CHANGE_SLACK,
             deleted=change_type == ConfigurationHistory.ChangeType.DELETED,
@@ -105,6 +107,19 @@ def _match(row: _Pending, events: list[ChangeEvent]) -> ChangeEvent | None:
         ):
             best = event
     return best
+
+
+def _name_findings(caller: str, rows: list[_Pending]) -> None:
+    """Drift findings first seen at or after a change that now has a caller, and still
+    blaming ``unknown``, get that caller (detection copied it from the history row)."""
+    from drift.models import DriftFinding
+
+    for row in rows:
+        DriftFinding.objects.filter(
+            resource_id=row.resource_id,
+            changed_by=UNKNOWN_CALLER,
+            first_seen__gte=row.changed_at,
+        ).update(changed_by=caller)
 
 
 def fill_late_callers(*, conn: AzureConnection, now: datetime) -> int:
@@ -130,15 +145,16 @@ def fill_late_callers(*, conn: AzureConnection, now: datetime) -> int:
         except AzureAccessError as exc:
             logger.warning("late callers of %s not filled: %s", subscription_id, exc)
             continue
-        by_caller: dict[str, list[int]] = defaultdict(list)
+        by_caller: dict[str, list[_Pending]] = defaultdict(list)
         for row in rows:
             event = _match(row, events)
             if event is not None:
-                by_caller[event.caller[:255]].append(row.pk)
-        for caller, pks in by_caller.items():
+                by_caller[event.caller[:255]].append(row)
+        for caller, matched in by_caller.items():
             filled += ConfigurationHistory.objects.filter(
-                pk__in=pks, changed_by=UNKNOWN_CALLER
+                pk__in=[row.pk for row in matched], changed_by=UNKNOWN_CALLER
             ).update(changed_by=caller)
+            _name_findings(caller, matched)
     if filled:
         logger.info("filled %s late caller(s)", filled)
     return filled

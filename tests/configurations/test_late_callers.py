@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 from configurations.late_callers import fill_late_callers
 from configurations.models import Configuration, ConfigurationHistory
 from configurations.services import open_connection
+from drift.models import DriftFinding
 
 pytestmark = pytest.mark.django_db
 
@@ -47,10 +48,38 @@ def test_a_change_seen_before_its_event_is_unknown_then_filled_by_the_next_pass(
     changed = collect(tenant_a)
     assert change_of(tenant_a, changed).changed_by == "unknown", "the event is not queryable yet"
 
+    with tenant_context(tenant_a):  # what detection made of it: drift by "unknown"
+        finding_at = change_of(tenant_a, changed).changed_at
+        finding = DriftFinding.objects.create(
+            resource_id=nsg.resource_id,
+            resource_type=nsg.resource_type,
+            kind="changed",
+            path="tags.x",
+            severity="low",
+            matched_rule="test",
+            first_seen=finding_at,
+            last_seen=finding_at,
+        )
+        older = DriftFinding.objects.create(
+            resource_id=nsg.resource_id,
+            resource_type=nsg.resource_type,
+            kind="changed",
+            path="tags.older",
+            severity="low",
+            matched_rule="test",
+            first_seen=finding_at - timedelta(hours=1),
+            last_seen=finding_at,
+        )
+
     time.sleep(LAG + 0.3)
     quiet = collect(tenant_a)
     assert quiet.updated == 0
     assert change_of(tenant_a, changed).changed_by == "late@contoso.com"
+    with tenant_context(tenant_a):
+        finding.refresh_from_db()
+        older.refresh_from_db()
+    assert finding.changed_by == "late@contoso.com"
+    assert older.changed_by == "unknown", "a finding from an earlier change is not its"
 
 
 def test_a_late_delete_is_attributed_and_a_list_keys_after_a_write_is_not_blamed(
