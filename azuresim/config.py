@@ -3,12 +3,16 @@
 Example::
 
     {
-      "options": {"throttling": "enforce", "subscription_page_size": 50},
+      "options": {"throttling": "enforce", "subscription_page_size": 50, "activity_lag": 15},
       "tenants": [
         {"name": "Contoso", "tenant_id": "...", "client_id": "...", "client_secret": "...",
          "subscriptions": 3, "resources": 500, "seed": 1}
       ],
-      "mutator": {"interval": 30, "batch": 1, "seed": 7}
+      "mutator": {"interval": 30, "batch": 1, "seed": 7},
+      "apps": [{"client_id": "...", "client_secret": "...", "redirect_uris": ["..."],
+                "optional_claims": ["email", "given_name", "family_name"]}],
+      "users": [{"tenant_id": "...", "upn": "kim@contoso.onmicrosoft.com",
+                 "email": "kim.lee@contoso.com", "given_name": "Kim", "family_name": "Lee"}]
     }
 """
 
