@@ -138,6 +138,22 @@ def test_a_throttled_resource_graph_is_reported_not_waited_out(tenant_a, azure_t
     assert statuses(report)["activity log"] == "ok", "other checks still run"
 
 
+def test_a_role_without_activity_log_read_is_named(tenant_a, azure_tenant, sim_client):
+    azure_tenant(tenant_a, resources=20)
+    sim_client.add_fault(
+        action="status",
+        status=403,
+        path_regex="eventtypes",
+        count=None,
+        tenant_id=tenant_a.azure_tenant_id,
+    )
+    report = azure_preflight(tenant=tenant_a)
+    activity = next(c for c in report.checks if c.name == "activity log")
+    assert activity.status == "failed" and "AuthorizationFailed" in activity.detail
+    assert "Reader role" in activity.fix and "Microsoft.Insights/eventtypes" in activity.fix
+    assert report.exit_code == 2
+
+
 def test_an_unknown_slug_or_a_missing_credential_exits_3(tenant_b):
     with pytest.raises(CommandError) as unknown:
         call_command("azure_preflight", "--tenant", "no-such-tenant")
