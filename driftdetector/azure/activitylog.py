@@ -1,4 +1,4 @@
-"""Who changed what: the latest caller per resource from the Activity Log."""
+"""Who changed what: Succeeded writes and deletes from the Activity Log, and their callers."""
 
 from __future__ import annotations
 

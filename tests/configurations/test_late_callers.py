@@ -90,7 +90,7 @@ def test_a_late_delete_is_attributed_and_a_list_keys_after_a_write_is_not_blamed
     storage = resource_of(tenant_a, "microsoft.storage/storageaccounts")
     nsg = resource_of(tenant_a, "microsoft.network/networksecuritygroups")
     sim_client.modify_resource(
-        storage.resource_id, {"properties": {"minimumTlsVersion": "TLS1_0"}}, caller="w@x.com"
+        storage.resource_id, {"tags": {"owner": "late-callers-test"}}, caller="w@x.com"
     )
     sim_client.invoke_action(storage.resource_id, "listKeys", caller="lister@x.com")
     sim_client.fail_write(storage.resource_id, caller="refused@x.com")
