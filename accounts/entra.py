@@ -5,7 +5,10 @@ id_token's signature against the JWKS, ``aud``, ``iss`` (with the token's ``tid`
 expiry; :class:`EntraOAuth2` adds the OpenID ``nonce``, which that backend neither sends
 nor checks. The pipeline maps ``tid`` to a Tenant (the MSP's own tid to the public
 tenant) and signs in only a user who was invited there: linked by object id
-(``microsoft_id``), or on the first sign-in by the token's email. Nobody is created.
+(``microsoft_id``), or on the first sign-in by the token's ``preferred_username`` (the
+UPN, the sign-in name) equal to the invited user's username or invited address. Never by
+the token's ``email``: Entra sends it only as an optional claim, it may differ from the
+UPN and the user can change it, so it must not decide who signs in. Nobody is created.
 Tokens are kept encrypted on the User, never in social-auth's plain ``extra_data``.
 """
 
@@ -88,12 +91,14 @@ def find_invited_user(
         raise EntraRefused(
             backend, "Your organisation's Entra tenant is not a customer of this service."
         )
-    email = str(response.get("email") or response.get("preferred_username") or "").lower()
+    upn = str(response.get("preferred_username") or "").strip()
     users = User.objects.filter(tenant=tenant).select_related("tenant")
     user = users.filter(microsoft_id=oid).first()
-    if user is None and email:
-        user = users.filter(Q(microsoft_id__isnull=True) | Q(microsoft_id=""), email__iexact=email)
-        user = user.order_by("pk").first()
+    if user is None and "@" in upn:
+        unlinked = users.filter(Q(microsoft_id__isnull=True) | Q(microsoft_id=""))
+        user = (
+            unlinked.filter(Q(username__iexact=upn) | Q(email__iexact=upn)).order_by("pk").first()
+        )
     if user is None:
         raise EntraRefused(
             backend, "You have not been invited to this service; ask your MSP for access."
@@ -107,11 +112,15 @@ def find_invited_user(
 def update_user_from_token(
     backend: Any, user: Any, response: dict[str, Any], *args: Any, **kwargs: Any
 ) -> None:
-    """Pipeline step: link the object id, refresh names and email, store tokens encrypted."""
+    """Pipeline step: link the object id, refresh names and email, store tokens encrypted.
+
+    Names and the mailbox address come from optional claims; absent ones keep the
+    stored values (the UPN is a sign-in name, not necessarily a mailbox).
+    """
     user.microsoft_id = str(response.get("oid")).lower()
     user.first_name = str(response.get("given_name") or user.first_name)[:150]
     user.last_name = str(response.get("family_name") or user.last_name)[:150]
-    email = response.get("email") or response.get("preferred_username")
+    email = response.get("email")
     if email:
         user.email = str(email)
     user.access_token = str(response.get("access_token") or "")

@@ -18,6 +18,17 @@ UNAVAILABLE = (
     "local account."
 )
 
+UNKNOWN_TENANT = (
+    "Microsoft does not know the Entra tenant this sign-in was sent to (AADSTS90002). "
+    "Ask your administrator to check the tenant configured for sign-in with Microsoft."
+)
+
+
+def _unknown_tenant(exception: Exception) -> bool:
+    """Entra's ``invalid_tenant`` / AADSTS90002: the tenant id or domain does not exist."""
+    code = str(getattr(exception, "provider_code", "") or "")
+    return code == "invalid_tenant" or "AADSTS90002" in str(exception)
+
 
 class EntraSignInErrorMiddleware:
     """social-auth raises on every failed check (state, signature, audience, issuer,
@@ -35,6 +46,8 @@ class EntraSignInErrorMiddleware:
         status = 403
         if isinstance(exception, EntraRefused):
             reason = exception.reason
+        elif isinstance(exception, SocialAuthBaseException) and _unknown_tenant(exception):
+            reason, status = UNKNOWN_TENANT, 400
         elif isinstance(exception, AuthCanceled):
             reason = "Sign-in with Microsoft was cancelled."
         elif (

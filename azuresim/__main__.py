@@ -1,4 +1,5 @@
-"""``python -m azuresim [--host H] [--port N] [--state-dir DIR] [--config FILE.json]``."""
+"""``python -m azuresim [--host H] [--port N] [--state-dir DIR] [--config FILE.json]
+[--throttling MODE] [--activity-lag SECONDS]``."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--throttling", choices=["off", "headers", "enforce"], help="overrides the config"
     )
+    parser.add_argument(
+        "--activity-lag",
+        type=float,
+        help="seconds before an Activity Log event can be queried (default 15; overrides the "
+        "config)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
@@ -35,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     options = SimOptions.from_dict({"throttling": "enforce", **(config.get("options") or {})})
     if args.throttling:
         options.throttling = args.throttling
+    if args.activity_lag is not None:
+        options.activity_lag = max(0.0, args.activity_lag)
     server = SimServer(args.host, args.port, args.state_dir, options)
     apply_config(server.state, config)
     info = server.write_info()

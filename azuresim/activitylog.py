@@ -6,7 +6,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .tenants import derived_guid
@@ -17,10 +17,54 @@ OID_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 NAME_CLAIM = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
 TENANT_CLAIM = "http://schemas.microsoft.com/identity/claims/tenantid"
 
-_FILTER_TIME = re.compile(r"eventTimestamp\s+(ge|le)\s+'([^']+)'", re.IGNORECASE)
-_FILTER_EQ = re.compile(
-    r"(resourceId|resourceUri|resourceGroupName)\s+eq\s+'([^']+)'", re.IGNORECASE
+# The $filter grammar of ActivityLogs_List (2015-04-01): a time range, optionally ANDed with
+# one equality on resourceGroupName, resourceUri, resourceProvider or correlationId. "No
+# other syntax is allowed." (``resourceId`` is kept as the alias older clients send.)
+_TIME = r"eventTimestamp\s+(?P<op{n}>ge|le)\s+'(?P<t{n}>[^']+)'"
+_FILTER = re.compile(
+    r"^\s*" + _TIME.format(n=1) + r"(?:\s+and\s+" + _TIME.format(n=2) + r")?"
+    r"(?:\s+and\s+(?P<field>resourceGroupName|resourceUri|resourceId|resourceProvider|"
+    r"correlationId)\s+eq\s+'(?P<value>[^']*)')?\s*$",
+    re.IGNORECASE,
 )
+# The $select values the spec lists; anything else is refused (caller, category, id, ...).
+SELECTABLE = (
+    "authorization",
+    "claims",
+    "correlationId",
+    "description",
+    "eventDataId",
+    "eventName",
+    "eventTimestamp",
+    "httpRequest",
+    "level",
+    "operationId",
+    "operationName",
+    "properties",
+    "resourceGroupName",
+    "resourceProviderName",
+    "resourceId",
+    "status",
+    "submissionTimestamp",
+    "subStatus",
+    "subscriptionId",
+)
+_SELECTABLE = {name.lower(): name for name in SELECTABLE}
+RETENTION = timedelta(days=90)
+DEFAULT_LAG_SECONDS = 15.0
+# Resource types whose writes are asynchronous in ARM: Started, Accepted (202), Succeeded.
+ASYNC_TYPES = (
+    "microsoft.compute/virtualmachines",
+    "microsoft.storage/storageaccounts",
+    "microsoft.sql/servers",
+    "microsoft.web/sites",
+)
+_FIELD_OF = {
+    "resourcegroupname": "resourceGroupName",
+    "resourceuri": "resourceId",
+    "resourceid": "resourceId",
+    "correlationid": "correlationId",
+}
 
 _OPERATION_NAMES = {
     "write": "Create or Update {kind}",
@@ -97,6 +141,47 @@ def _provider_and_type(resource_id: str) -> tuple[str, str]:
     return provider, "/".join(type_parts)
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One event of an operation's sequence: status, event name and HTTP sub-status."""
+
+    status: str
+    event_name: str
+    sub_status: str
+    sub_status_text: str
+    offset: timedelta
+
+
+# Offsets from the moment the change took effect (the Succeeded event's timestamp).
+_STARTED = Stage("Started", "BeginRequest", "", "", timedelta(milliseconds=-600))
+_ACCEPTED = Stage(
+    "Accepted",
+    "EndRequest",
+    "Accepted",
+    "Accepted (HTTP Status Code: 202)",
+    timedelta(milliseconds=-500),
+)
+_SUCCEEDED_SYNC = Stage("Succeeded", "EndRequest", "OK", "OK (HTTP Status Code: 200)", timedelta(0))
+_SUCCEEDED_ASYNC = Stage("Succeeded", "EndRequest", "", "", timedelta(0))
+_FAILED = Stage(
+    "Failed", "EndRequest", "Conflict", "Conflict (HTTP Status Code: 409)", timedelta(0)
+)
+
+
+def stages(operation: str, resource_type: str, outcome: str = "succeeded") -> list[Stage]:
+    """The events Azure writes for one operation, in order.
+
+    A synchronous PUT/DELETE: Started then Succeeded. An asynchronous one (long-running
+    types): Started, Accepted (202) and, once the operation finished, Succeeded. A POST
+    ``/action`` (listKeys, ...): Started then Succeeded. A refused write: Started, Failed.
+    """
+    if outcome == "failed":
+        return [_STARTED, _FAILED]
+    if operation != "action" and resource_type.lower() in ASYNC_TYPES:
+        return [_STARTED, _ACCEPTED, _SUCCEEDED_ASYNC]
+    return [_STARTED, _SUCCEEDED_SYNC]
+
+
 def make_event(
     tenant_id: str,
     subscription_id: str,
@@ -104,19 +189,40 @@ def make_event(
     operation: str,
     caller: Caller,
     when: datetime,
+    *,
+    stage: Stage = _SUCCEEDED_SYNC,
+    correlation: str | None = None,
+    lag: timedelta = timedelta(0),
+    action_name: str = "",
 ) -> dict[str, Any]:
-    """One Activity Log event in the ``eventtypes/management/values`` shape."""
+    """One Activity Log event in the ``eventtypes/management/values`` shape.
+
+    ``operation`` is ``write``, ``delete`` or ``action`` (then ``action_name``, e.g.
+    ``listKeys``, names the POST); ``when`` is the moment the operation took effect,
+    ``lag`` how long after its ``eventTimestamp`` the event becomes queryable.
+    """
     provider, resource_type = _provider_and_type(resource_id)
-    action = f"{resource_type}/{operation}"
+    verb = action_name or operation
+    action = (
+        f"{resource_type}/{verb}" if operation != "action" else f"{resource_type}/{verb}/action"
+    )
     kind = resource_type.split("/")[-1]
-    correlation = str(uuid.uuid4())
+    correlation = correlation or str(uuid.uuid4())
     event_data_id = str(uuid.uuid4())
     group = ""
     parts = resource_id.split("/")
     if len(parts) > 4 and parts[3].lower() == "resourcegroups":
         group = parts[4]
-    ticks = int(when.timestamp() * 10_000_000) + 621355968000000000
-    localized = _OPERATION_NAMES.get(operation, "{kind} " + operation).format(kind=kind)
+    moment = when + stage.offset
+    ticks = int(moment.timestamp() * 10_000_000) + 621355968000000000
+    if operation == "action":
+        localized = f"{verb} {kind}"
+    else:
+        localized = _OPERATION_NAMES.get(operation, "{kind} " + operation).format(kind=kind)
+    method = {"delete": "DELETE", "action": "POST"}.get(operation, "PUT")
+    properties: dict[str, Any] = {"serviceRequestId": str(uuid.uuid4())}
+    if stage.sub_status:
+        properties["statusCode"] = stage.sub_status
     return {
         "authorization": {"action": action, "scope": resource_id},
         "caller": caller.name,
@@ -125,48 +231,93 @@ def make_event(
         "correlationId": correlation,
         "description": "",
         "eventDataId": event_data_id,
-        "eventName": {"value": "EndRequest", "localizedValue": "End request"},
+        "eventName": {
+            "value": stage.event_name,
+            "localizedValue": "Begin request"
+            if stage.event_name == "BeginRequest"
+            else "End request",
+        },
         "category": {"value": "Administrative", "localizedValue": "Administrative"},
-        "eventTimestamp": iso(when),
+        "eventTimestamp": iso(moment),
         "id": f"{resource_id}/events/{event_data_id}/ticks/{ticks}",
-        "level": "Informational",
+        "level": "Error" if stage.status == "Failed" else "Informational",
         "operationId": correlation,
         "operationName": {"value": action, "localizedValue": localized},
         "resourceGroupName": group,
         "resourceProviderName": {"value": provider, "localizedValue": provider},
         "resourceType": {"value": resource_type, "localizedValue": resource_type},
         "resourceId": resource_id,
-        "status": {"value": "Succeeded", "localizedValue": "Succeeded"},
-        "subStatus": {"value": "OK", "localizedValue": "OK (HTTP Status Code: 200)"},
-        "submissionTimestamp": iso(when),
+        "status": {"value": stage.status, "localizedValue": stage.status},
+        "subStatus": {"value": stage.sub_status, "localizedValue": stage.sub_status_text},
+        "submissionTimestamp": iso(moment + lag),
         "subscriptionId": subscription_id,
         "tenantId": tenant_id,
         "httpRequest": {
             "clientRequestId": str(uuid.uuid4()),
             "clientIpAddress": caller.ip,
-            "method": "DELETE" if operation == "delete" else "PUT",
+            "method": method,
         },
-        "properties": {"statusCode": "OK", "serviceRequestId": str(uuid.uuid4())},
+        "properties": properties,
         "relatedEvents": [],
     }
 
 
+def parse_select(text: str) -> list[str] | None:
+    """The ``$select`` fields in the spec's casing; None when absent. Raises ValueError."""
+    if not text.strip():
+        return None
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name.lower() not in _SELECTABLE]
+    if unknown or not all(names):
+        raise ValueError(
+            f"The $select value '{text}' is not valid: '{', '.join(unknown) or text}' is not a "
+            f"selectable property. Possible values are: {', '.join(SELECTABLE)}."
+        )
+    return [_SELECTABLE[name.lower()] for name in names]
+
+
+def project(event: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    """The event reduced to the selected fields (all of them without ``$select``)."""
+    if fields is None:
+        return event
+    return {name: event[name] for name in fields if name in event}
+
+
 @dataclass
 class EventFilter:
-    """A parsed ``$filter``: time window plus optional resource / group equality."""
+    """A parsed ``$filter``: time window plus at most one equality, as the spec allows."""
 
     start: datetime
     end: datetime
     equals: dict[str, str]
 
     @classmethod
-    def parse(cls, text: str) -> EventFilter:
-        """Parse ``eventTimestamp ge '..' and eventTimestamp le '..' [and resourceId eq '..']``."""
-        bounds = {op.lower(): parse_time(value) for op, value in _FILTER_TIME.findall(text)}
+    def parse(cls, text: str, now: datetime | None = None) -> EventFilter:
+        """Parse the documented patterns; anything else raises ValueError."""
+        match = _FILTER.match(text or "")
+        if match is None:
+            raise ValueError(
+                f"The $filter '{text}' is not supported. Use eventTimestamp ge '<start>' and "
+                "eventTimestamp le '<end>', optionally followed by one of: resourceGroupName "
+                "eq, resourceUri eq, resourceProvider eq, correlationId eq."
+            )
+        bounds: dict[str, datetime] = {}
+        for n in (1, 2):
+            op = match.group(f"op{n}")
+            if op is None:
+                continue
+            try:
+                bounds[op.lower()] = parse_time(match.group(f"t{n}"))
+            except ValueError as exc:
+                raise ValueError(f"The $filter has an invalid timestamp: {exc}") from exc
         if "ge" not in bounds:
             raise ValueError("The $filter must contain eventTimestamp ge '<start time>'.")
-        end = bounds.get("le", datetime.now(UTC))
-        equals = {name.lower(): value.lower() for name, value in _FILTER_EQ.findall(text)}
+        end = bounds.get("le", now or datetime.now(UTC))
+        if end < bounds["ge"]:
+            raise ValueError("The $filter's end time is before its start time.")
+        equals = {}
+        if match.group("field"):
+            equals[match.group("field").lower()] = match.group("value").lower()
         return cls(bounds["ge"], end, equals)
 
     def accepts(self, event: dict[str, Any], when: datetime) -> bool:
@@ -174,18 +325,37 @@ class EventFilter:
         if not self.start <= when <= self.end:
             return False
         for name, value in self.equals.items():
-            field_name = "resourceGroupName" if name == "resourcegroupname" else "resourceId"
-            if str(event.get(field_name, "")).lower() != value:
+            if name == "resourceprovider":
+                actual = (event.get("resourceProviderName") or {}).get("value", "")
+            else:
+                actual = event.get(_FIELD_OF[name], "")
+            if str(actual).lower() != value:
                 return False
         return True
 
 
-class ActivityLog:
-    """Events per subscription, oldest first in storage, newest first when served."""
+@dataclass
+class _Stored:
+    when: datetime
+    visible_at: datetime
+    event: dict[str, Any]
 
-    def __init__(self) -> None:
-        self._events: dict[str, list[tuple[datetime, dict[str, Any]]]] = {}
+
+class ActivityLog:
+    """Events per subscription, oldest first in storage, newest first when served.
+
+    ``lag_seconds`` is the ingestion delay: an event is served only once its
+    ``submissionTimestamp`` has passed. Events older than the retention are dropped.
+    """
+
+    def __init__(self, lag_seconds: float = DEFAULT_LAG_SECONDS) -> None:
+        self.lag = timedelta(seconds=max(0.0, float(lag_seconds)))
+        self._events: dict[str, list[_Stored]] = {}
         self._lock = threading.Lock()
+
+    def set_lag(self, seconds: float) -> None:
+        """Change the ingestion delay of events recorded from now on."""
+        self.lag = timedelta(seconds=max(0.0, float(seconds)))
 
     def record(
         self,
@@ -194,20 +364,61 @@ class ActivityLog:
         operation: str,
         caller: Caller,
         when: datetime | None = None,
-    ) -> dict[str, Any]:
-        """Append the event for a write (``write`` or ``delete``) and return it."""
+        *,
+        outcome: str = "succeeded",
+        action_name: str = "",
+    ) -> list[dict[str, Any]]:
+        """Append the event sequence of one operation (``write``, ``delete`` or ``action``).
+
+        Returns the events in order; the last is the Succeeded (or Failed) one.
+        """
         subscription = resource_id.split("/")[2].lower()
         moment = when or datetime.now(UTC)
-        event = make_event(tenant_id, subscription, resource_id, operation, caller, moment)
+        _provider, resource_type = _provider_and_type(resource_id)
+        correlation = str(uuid.uuid4())
+        events = []
+        for stage in stages(operation, resource_type, outcome):
+            event = make_event(
+                tenant_id,
+                subscription,
+                resource_id,
+                operation,
+                caller,
+                moment,
+                stage=stage,
+                correlation=correlation,
+                lag=self.lag,
+                action_name=action_name,
+            )
+            events.append(
+                _Stored(
+                    parse_time(event["eventTimestamp"]),
+                    parse_time(event["submissionTimestamp"]),
+                    event,
+                )
+            )
         with self._lock:
-            self._events.setdefault(subscription, []).append((moment, event))
-        return event
+            stored = self._events.setdefault(subscription, [])
+            stored.extend(events)
+            cutoff = moment - RETENTION
+            if stored and stored[0].when < cutoff:
+                stored[:] = [item for item in stored if item.when >= cutoff]
+        return [item.event for item in events]
 
-    def query(self, subscription_id: str, flt: EventFilter) -> list[dict[str, Any]]:
-        """Matching events of one subscription, newest first."""
+    def query(
+        self, subscription_id: str, flt: EventFilter, as_of: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Matching events of one subscription visible at ``as_of`` (now), newest first."""
+        now = as_of or datetime.now(UTC)
         with self._lock:
             events = list(self._events.get(subscription_id.lower(), ()))
-        return [event for when, event in reversed(events) if flt.accepts(event, when)]
+        return [
+            item.event
+            for item in sorted(events, key=lambda item: item.when, reverse=True)
+            if item.visible_at <= now
+            and item.when >= now - RETENTION
+            and flt.accepts(item.event, item.when)
+        ]
 
     def forget(self, subscription_ids: list[str]) -> None:
         """Drop the events of these subscriptions."""

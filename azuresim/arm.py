@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from . import faults
-from .activitylog import EventFilter
+from .activitylog import EventFilter, parse_select, project
 from .estate import Estate
 from .state import SimState
 from .throttle import Decision
@@ -111,8 +112,22 @@ def _offset(token: str | None) -> int:
         return -1
 
 
-def _token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
+def _token(offset: int, as_of: datetime | None = None) -> str:
+    data: dict[str, Any] = {"o": offset}
+    if as_of is not None:
+        data["t"] = as_of.timestamp()
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+
+def _event_token(token: str | None) -> tuple[int, datetime]:
+    """Offset and snapshot time of an Activity Log page: later pages see the same events."""
+    if not token:
+        return 0, datetime.now(UTC)
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(data["o"]), datetime.fromtimestamp(float(data["t"]), UTC)
+    except (ValueError, KeyError, TypeError):
+        return -1, datetime.now(UTC)
 
 
 def _guard(state: SimState, req: SimRequest) -> tuple[Principal, dict[str, str]] | SimResponse:
@@ -164,22 +179,32 @@ def list_activity_events(state: SimState, req: SimRequest, subscription: str) ->
             headers,
         )
     text = req.query.get("$filter", "")
+    if not text:
+        return arm_error(
+            400,
+            "BadRequest",
+            "The $filter query parameter is required: eventTimestamp ge '..'.",
+            headers,
+        )
     try:
         flt = EventFilter.parse(text)
+        fields = parse_select(req.query.get("$select", ""))
     except ValueError as exc:
         return arm_error(400, "BadRequest", str(exc), headers)
-    offset = _offset(req.query.get("$skiptoken"))
+    offset, as_of = _event_token(req.query.get("$skiptoken"))
     if offset < 0:
         return arm_error(400, "InvalidSkipToken", "The skip token is invalid.", headers)
-    events = state.activity.query(subscription, flt)
+    events = state.activity.query(subscription, flt, as_of)
     size = state.options.activity_page_size
-    body: dict[str, Any] = {"value": events[offset : offset + size]}
+    body: dict[str, Any] = {"value": [project(e, fields) for e in events[offset : offset + size]]}
     if offset + size < len(events):
         query = {
             "api-version": req.query.get("api-version", "2015-04-01"),
             "$filter": text,
-            "$skiptoken": _token(offset + size),
+            "$skiptoken": _token(offset + size, as_of),
         }
+        if fields is not None:
+            query["$select"] = req.query["$select"]
         body["nextLink"] = (
             f"{base_url(req)}/subscriptions/{subscription}/providers/microsoft.insights/"
             f"eventtypes/management/values?{urlencode(query)}"

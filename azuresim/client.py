@@ -136,34 +136,70 @@ class SimClient:
         """Delete a resource, recorded as a delete by ``caller``."""
         return self._call("DELETE", "resources", query={"id": resource_id, "caller": caller})
 
+    def fail_write(self, resource_id: str, caller: Any = None) -> list[dict[str, Any]]:
+        """A write Azure refuses (Started, Failed events); the resource does not change."""
+        body = {"id": resource_id, "patch": {}, "caller": caller, "outcome": "failed"}
+        return self._call("PATCH", "resources", body)["events"]
+
+    def invoke_action(
+        self, resource_id: str, action: str = "listKeys", caller: Any = None
+    ) -> list[dict[str, Any]]:
+        """A POST ``/{action}/action`` that changes nothing; returns its events."""
+        body = {"id": resource_id, "action": action, "caller": caller}
+        return self._call("POST", "actions", body)["events"]
+
+    def set_activity_lag(self, seconds: float) -> float:
+        """Set the Activity Log ingestion delay (seconds) for events recorded from now on."""
+        return float(self._call("PUT", "activity", {"lag": seconds})["lag"])
+
+    def set_graph_access(
+        self,
+        tenant_id: str,
+        permissions: list[str] | None = None,
+        premium: bool | None = None,
+    ) -> dict[str, Any]:
+        """The app's consented Graph permissions in a tenant and its P1/P2 licence."""
+        body = {"tenant_id": tenant_id, "permissions": permissions, "premium": premium}
+        return self._call("PUT", "graph-access", body)
+
     # ----- interactive sign-in -------------------------------------------------------
     def register_app(
-        self, client_id: str, client_secret: str, redirect_uris: list[str]
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uris: list[str],
+        optional_claims: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Register the web app users sign in to (accepted in every simulated directory)."""
+        """Register the web app users sign in to (accepted in every simulated directory);
+        ``optional_claims`` (email, given_name, family_name) go into its id tokens."""
         body = {
             "client_id": client_id,
             "client_secret": client_secret,
             "redirect_uris": redirect_uris,
+            "optional_claims": list(optional_claims or []),
         }
         return self._call("POST", "apps", body)
 
     def add_user(
         self,
         tenant_id: str,
-        email: str,
+        upn: str,
         given_name: str = "",
         family_name: str = "",
         oid: str | None = None,
+        mail: str | None = None,
     ) -> dict[str, Any]:
-        """Add a user to a tenant's directory; returns it with its object id (``oid``)."""
-        body = {
+        """Add a user (sign-in name ``upn``) to a tenant's directory; ``mail`` is the
+        mailbox address when it differs (``""``: none). Returns it with its ``oid``."""
+        body: dict[str, Any] = {
             "tenant_id": tenant_id,
-            "email": email,
+            "upn": upn,
             "given_name": given_name,
             "family_name": family_name,
             "oid": oid,
         }
+        if mail is not None:
+            body["mail"] = mail
         return self._call("POST", "users", body)
 
     def set_signin_fault(self, kind: str | None) -> dict[str, Any]:

@@ -3,12 +3,16 @@
 Example::
 
     {
-      "options": {"throttling": "enforce", "subscription_page_size": 50},
+      "options": {"throttling": "enforce", "subscription_page_size": 50, "activity_lag": 15},
       "tenants": [
         {"name": "Contoso", "tenant_id": "...", "client_id": "...", "client_secret": "...",
          "subscriptions": 3, "resources": 500, "seed": 1}
       ],
-      "mutator": {"interval": 30, "batch": 1, "seed": 7}
+      "mutator": {"interval": 30, "batch": 1, "seed": 7},
+      "apps": [{"client_id": "...", "client_secret": "...", "redirect_uris": ["..."],
+                "optional_claims": ["email", "given_name", "family_name"]}],
+      "users": [{"tenant_id": "...", "upn": "kim@contoso.onmicrosoft.com",
+                 "email": "kim.lee@contoso.com", "given_name": "Kim", "family_name": "Lee"}]
     }
 """
 
@@ -37,16 +41,13 @@ def apply_config(state: SimState, config: dict[str, Any]) -> list[TenantSpec]:
         state.register(spec)
     for app in config.get("apps", []):
         state.directory.register_app(
-            app["client_id"], app["client_secret"], app.get("redirect_uris", [])
+            app["client_id"],
+            app["client_secret"],
+            app.get("redirect_uris", []),
+            app.get("optional_claims"),
         )
     for user in config.get("users", []):
-        state.directory.add_user(
-            user["tenant_id"],
-            user["email"],
-            user.get("given_name", ""),
-            user.get("family_name", ""),
-            user.get("oid"),
-        )
+        state.directory.add_user_from_dict(user)
     mutator = config.get("mutator")
     if mutator:
         from .mutator import restart_mutator

@@ -122,6 +122,8 @@ def modify_resource(state: SimState, req: SimRequest) -> SimResponse:
     body = _body(req)
     rid = str(body.get("id", ""))
     try:
+        if body.get("outcome") == "failed":
+            return json_response(200, {"events": state.fail_write(rid, body.get("caller"))})
         stored = state.modify_resource(rid, dict(body.get("patch") or {}), body.get("caller"))
     except (LookupError, KeyError):
         return _error(404, "ResourceNotFound", f"resource {rid} does not exist")
@@ -136,6 +138,43 @@ def delete_resource(state: SimState, req: SimRequest) -> SimResponse:
     except (LookupError, KeyError):
         return _error(404, "ResourceNotFound", f"resource {rid} does not exist")
     return json_response(200, removed)
+
+
+def invoke_action(state: SimState, req: SimRequest) -> SimResponse:
+    """``POST /_sim/actions`` ``{"id", "action": "listKeys", "caller"}``: a POST that only
+    reads (its Activity Log events, no change)."""
+    body = _body(req)
+    rid, action = str(body.get("id", "")), str(body.get("action") or "listKeys")
+    if not action.isidentifier():
+        return _error(400, "BadAction", "action must be a name such as listKeys")
+    try:
+        events = state.invoke_action(rid, action, body.get("caller"))
+    except (LookupError, KeyError):
+        return _error(404, "ResourceNotFound", f"resource {rid} does not exist")
+    return json_response(200, {"events": events})
+
+
+def set_activity(state: SimState, req: SimRequest) -> SimResponse:
+    """``PUT /_sim/activity`` ``{"lag": seconds}``: the Activity Log's ingestion delay."""
+    lag = float(_body(req).get("lag", state.options.activity_lag))
+    if lag < 0:
+        return _error(400, "BadLag", "lag must be >= 0 seconds")
+    state.activity.set_lag(lag)
+    return json_response(200, {"lag": state.activity.lag.total_seconds()})
+
+
+def set_graph_access(state: SimState, req: SimRequest) -> SimResponse:
+    """``PUT /_sim/graph-access`` ``{"tenant_id", "permissions": [...], "premium": bool}``:
+    the app's consented Graph permissions in a tenant and its Entra ID P1/P2 licence."""
+    body = _body(req)
+    tenant_id = str(body.get("tenant_id") or "")
+    if not tenant_id:
+        return _error(400, "BadRequest", "tenant_id is required")
+    permissions = body.get("permissions")
+    if permissions is not None and not isinstance(permissions, list):
+        return _error(400, "BadRequest", "permissions must be a list of permission names")
+    state.graph_access.set(tenant_id, permissions, body.get("premium"))
+    return json_response(200, state.graph_access.view(tenant_id))
 
 
 def list_faults(state: SimState, req: SimRequest) -> SimResponse:
@@ -210,25 +249,22 @@ def stats(state: SimState, req: SimRequest) -> SimResponse:
 
 
 def register_app(state: SimState, req: SimRequest) -> SimResponse:
-    """``POST /_sim/apps`` ``{client_id, client_secret, redirect_uris}``: a web app for sign-in."""
+    """``POST /_sim/apps`` ``{client_id, client_secret, redirect_uris, optional_claims}``:
+    a web app for sign-in (optional claims: email, given_name, family_name)."""
     body = _body(req)
     app = state.directory.register_app(
-        str(body["client_id"]), str(body["client_secret"]), list(body.get("redirect_uris", []))
+        str(body["client_id"]),
+        str(body["client_secret"]),
+        list(body.get("redirect_uris", [])),
+        list(body.get("optional_claims") or []),
     )
     return json_response(201, app)
 
 
 def add_user(state: SimState, req: SimRequest) -> SimResponse:
-    """``POST /_sim/users`` ``{tenant_id, email, given_name, family_name, oid}``."""
-    body = _body(req)
-    user = state.directory.add_user(
-        str(body["tenant_id"]),
-        str(body["email"]),
-        str(body.get("given_name", "")),
-        str(body.get("family_name", "")),
-        body.get("oid"),
-    )
-    return json_response(201, user)
+    """``POST /_sim/users`` ``{tenant_id, upn, email | mail, given_name, family_name, oid}``
+    (``email`` alone: the UPN and mailbox are the same)."""
+    return json_response(201, state.directory.add_user_from_dict(_body(req)))
 
 
 def set_signin_fault(state: SimState, req: SimRequest) -> SimResponse:

@@ -135,6 +135,11 @@ class FaultBook:
 
 
 _CODES = {
+    403: (
+        "AuthorizationFailed",
+        "The client does not have authorization to perform this action over this scope or "
+        "the scope is invalid.",
+    ),
     429: ("TooManyRequests", "The request is being throttled. Retry after the interval given."),
     500: ("InternalServerError", "An internal error occurred. Please retry the request."),
     502: ("BadGateway", "The gateway did not receive a response in time."),

@@ -38,8 +38,8 @@ def aad_error(req: SimRequest, status: int, error: str, code: int, description: 
     trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     text = (
-        f"AADSTS{code}: {description} Trace ID: {trace} Correlation ID: {correlation} "
-        f"Timestamp: {stamp}"
+        f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}"
+        f"\r\nTimestamp: {stamp}"
     )
     body = {
         "error": error,
@@ -54,21 +54,31 @@ def aad_error(req: SimRequest, status: int, error: str, code: int, description: 
 
 
 def _unknown_tenant(req: SimRequest, tenant: str) -> SimResponse:
+    """Entra's answer for a tenant it does not know (OIDC metadata and token endpoint)."""
     return aad_error(
         req,
         400,
-        "invalid_request",
+        "invalid_tenant",
         90002,
         f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and "
-        "are signing into the correct cloud.",
+        "are signing into the correct cloud. Check with your subscription administrator, "
+        "this may happen if there are no active subscriptions for the tenant.",
+    )
+
+
+def _known(state: SimState, tenant: str) -> bool:
+    tenant = tenant.lower()
+    return (
+        tenant in MULTI_TENANT
+        or state.estate(tenant) is not None
+        or tenant in state.directory.users
     )
 
 
 def openid_configuration(state: SimState, req: SimRequest, tenant: str) -> SimResponse:
     """``GET /{tenant}/v2.0/.well-known/openid-configuration``."""
     tenant = tenant.lower()
-    known = state.estate(tenant) is not None or tenant in state.directory.users
-    if tenant not in MULTI_TENANT and not known:
+    if not _known(state, tenant):
         return _unknown_tenant(req, tenant)
     base = base_url(req)
     issuer_tenant = "{tenantid}" if tenant in MULTI_TENANT else tenant
@@ -120,13 +130,15 @@ def openid_configuration(state: SimState, req: SimRequest, tenant: str) -> SimRe
 
 
 def jwks(state: SimState, req: SimRequest, tenant: str) -> SimResponse:
-    """``GET /{tenant}/discovery/v2.0/keys``."""
-    return json_response(200, state.signer.jwks())
+    """``GET /{tenant}/discovery/v2.0/keys`` (keys with ``x5c`` and a per-key issuer)."""
+    if not _known(state, tenant):
+        return _unknown_tenant(req, tenant)
+    return json_response(200, state.signer.jwks(f"{base_url(req)}/{{tenantid}}/v2.0"))
 
 
 def authorize(state: SimState, req: SimRequest, tenant: str) -> SimResponse:
     """``GET|POST /{tenant}/oauth2/v2.0/authorize``: the browser sign-in flow."""
-    return signin.authorize(state.directory, req, tenant)
+    return signin.authorize(state.directory, req, tenant, _known(state, tenant))
 
 
 def _verify_assertion(cert_pem: str, assertion: str, client_id: str) -> bool:
@@ -157,7 +169,7 @@ def token(state: SimState, req: SimRequest, tenant: str) -> SimResponse:
     tenant = tenant.lower()
     form = dict(parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True))
     if form.get("grant_type") in ("authorization_code", "refresh_token"):
-        if tenant not in MULTI_TENANT and tenant not in state.directory.users:
+        if not _known(state, tenant):
             return _unknown_tenant(req, tenant)
         return signin.token(state, state.directory, req, form)
     estate = state.estate(tenant)

@@ -16,6 +16,9 @@ CALLERS: list[Any] = [
     {"app_id": "9f1c2e4a-7d3b-4c8e-a1f0-5b6d7e8f9a0b", "ip": "198.51.100.20"},
 ]
 
+# Share of mutations followed by a listKeys /action (Activity Log noise that changes nothing).
+ACTION_CHANCE = 0.5
+
 _RISKY_PORTS = ["22", "3389", "445", "1433", "*"]
 
 
@@ -98,12 +101,27 @@ def mutate(
     summary, patch = change(estate, key, rng)
     caller = rng.choice(CALLERS)
     stored = state.modify_resource(key, patch, caller)
-    return {
+    result = {
         "tenant_id": estate.spec.tenant_id,
         "id": stored["id"],
         "change": summary,
         "caller": caller,
     }
+    if rng.random() < ACTION_CHANCE:
+        result["action"] = _read_keys(state, estate, key, rng)
+    return result
+
+
+def _read_keys(state: SimState, estate: Estate, changed: str, rng: random.Random) -> dict:
+    """Someone lists a storage account's keys (a POST that changes nothing), preferably on
+    the resource just changed: the newest event on it is then an /action by someone else."""
+    meta = estate.meta(changed)
+    key = changed
+    if meta is None or meta.type != "microsoft.storage/storageaccounts":
+        key = estate.random_key(rng, "microsoft.storage/storageaccounts") or changed
+    caller = rng.choice(CALLERS)
+    events = state.invoke_action(key, "listKeys", caller)
+    return {"id": events[-1]["resourceId"], "operation": events[-1]["operationName"]["value"]}
 
 
 class Mutator:

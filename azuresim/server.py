@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import arm, control, identity, resourcegraph
+from . import arm, control, identity, msgraph, resourcegraph
 from .config import apply_config
 from .state import SimOptions, SimState
 from .tls import prepare_tls
@@ -42,6 +42,9 @@ _ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", r"/_sim/resources", control.create_resource, "control"),
     ("PATCH", r"/_sim/resources", control.modify_resource, "control"),
     ("DELETE", r"/_sim/resources", control.delete_resource, "control"),
+    ("POST", r"/_sim/actions", control.invoke_action, "control"),
+    ("PUT", r"/_sim/activity", control.set_activity, "control"),
+    ("PUT", r"/_sim/graph-access", control.set_graph_access, "control"),
     ("GET", r"/_sim/faults", control.list_faults, "control"),
     ("POST", r"/_sim/faults", control.add_fault, "control"),
     ("DELETE", r"/_sim/faults", control.clear_faults, "control"),
@@ -70,6 +73,8 @@ _ROUTES: list[tuple[str, str, Handler, str]] = [
         arm.list_activity_events,
         "arm.activitylog",
     ),
+    ("GET", r"/v1\.0/auditLogs/directoryAudits", msgraph.directory_audits, "graph.audits"),
+    ("GET", r"/v1\.0/auditLogs/signIns", msgraph.sign_ins, "graph.signins"),
     (
         "GET",
         r"/(?P<tenant>[^/_][^/]*)/v2\.0/\.well-known/openid-configuration",

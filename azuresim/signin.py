@@ -23,6 +23,9 @@ from .wire import SimRequest, SimResponse, json_response
 
 CODE_LIFETIME = 600
 ID_TOKEN_LIFETIME = 3600
+# Optional claims an app registration can add to its id tokens (Entra sends none of them
+# unless configured; ``email`` also needs the user to have a mailbox address).
+OPTIONAL_CLAIMS = ("email", "given_name", "family_name")
 SIGNIN_FAULTS = ("wrong_audience", "expired", "bad_signature", "wrong_nonce", "wrong_issuer")
 MULTI_TENANT = ("common", "organizations", "consumers")
 
@@ -48,36 +51,74 @@ class Directory:
     fault: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def register_app(self, client_id: str, client_secret: str, redirect_uris: list[str]) -> dict:
+    def register_app(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uris: list[str],
+        optional_claims: list[str] | None = None,
+    ) -> dict:
+        """A web app registration; ``optional_claims`` are the id token's optional claims
+        configured for it (``email``, ``given_name``, ``family_name``; none by default)."""
+        unknown = set(optional_claims or ()) - set(OPTIONAL_CLAIMS)
+        if unknown:
+            raise ValueError(f"unsupported optional claims: {', '.join(sorted(unknown))}")
         app = {
             "client_id": client_id.lower(),
             "client_secret": client_secret,
             "redirect_uris": list(redirect_uris),
+            "optional_claims": list(optional_claims or ()),
         }
         self.apps[client_id.lower()] = app
-        return {"client_id": app["client_id"], "redirect_uris": app["redirect_uris"]}
+        return {
+            "client_id": app["client_id"],
+            "redirect_uris": app["redirect_uris"],
+            "optional_claims": app["optional_claims"],
+        }
 
     def add_user(
         self,
         tenant_id: str,
-        email: str,
+        upn: str,
         given_name: str = "",
         family_name: str = "",
         oid: str | None = None,
+        mail: str | None = None,
     ) -> dict[str, Any]:
+        """A member user: ``upn`` is the sign-in name (``preferred_username``); ``mail`` the
+        mailbox address, which may differ from the UPN (``None``: same as the UPN, ``""``:
+        no mailbox)."""
         tenant_id = tenant_id.lower()
         user = {
             "tid": tenant_id,
-            "oid": oid or derived_guid("user", tenant_id, email.lower()),
-            "email": email,
-            "preferred_username": email,
+            "oid": oid or derived_guid("user", tenant_id, upn.lower()),
+            "upn": upn,
+            "mail": upn if mail is None else mail,
+            "preferred_username": upn,
             "given_name": given_name,
             "family_name": family_name,
-            "name": f"{given_name} {family_name}".strip() or email,
+            "name": f"{given_name} {family_name}".strip() or upn,
         }
-        users = [u for u in self.users.get(tenant_id, []) if u["email"] != email]
+        users = [u for u in self.users.get(tenant_id, []) if u["upn"].lower() != upn.lower()]
         self.users[tenant_id] = [*users, user]
         return user
+
+    def add_user_from_dict(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``{tenant_id, upn | email, mail, given_name, family_name, oid}``: with only
+        ``email``, it is both the UPN and the mailbox; with ``upn``, ``email`` (or ``mail``)
+        is the mailbox address."""
+        upn = data.get("upn") or data.get("email")
+        if not upn or not data.get("tenant_id"):
+            raise ValueError("a user needs tenant_id and upn (or email)")
+        mail = data.get("mail", data.get("email")) if data.get("upn") else None
+        return self.add_user(
+            str(data["tenant_id"]),
+            str(upn),
+            str(data.get("given_name", "")),
+            str(data.get("family_name", "")),
+            data.get("oid"),
+            None if mail is None else str(mail),
+        )
 
     def candidates(self, tenant: str) -> list[dict[str, Any]]:
         if tenant in MULTI_TENANT:
@@ -98,9 +139,21 @@ def _redirect(uri: str, params: dict[str, str]) -> SimResponse:
     return SimResponse(status=302, headers={"Location": f"{uri}{sep}{urlencode(params)}"})
 
 
-def authorize(directory: Directory, req: SimRequest, tenant: str) -> SimResponse:
-    """``GET|POST /{tenant}/oauth2/v2.0/authorize``: pick an account, get a code."""
+def authorize(
+    directory: Directory, req: SimRequest, tenant: str, known_tenant: bool = True
+) -> SimResponse:
+    """``GET|POST /{tenant}/oauth2/v2.0/authorize``: pick an account, get a code.
+
+    An unknown tenant gets Entra's error page (AADSTS90002), not a redirect.
+    """
     tenant = tenant.lower()
+    if not known_tenant:
+        return _page(
+            400,
+            "AADSTS90002: Tenant not found",
+            f"<p>Tenant '{html.escape(tenant)}' not found. Check to make sure you have the "
+            "correct tenant ID and are signing into the correct cloud.</p>",
+        )
     params = dict(req.query)
     if req.method == "POST":
         params.update(parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True))
@@ -130,7 +183,7 @@ def authorize(directory: Directory, req: SimRequest, tenant: str) -> SimResponse
         )
     candidates = directory.candidates(tenant)
     hint = (params.get("login_hint") or params.get("username") or "").lower()
-    chosen = next((u for u in candidates if u["email"].lower() == hint), None)
+    chosen = next((u for u in candidates if u["upn"].lower() == hint), None)
     if chosen is None:
         if req.method == "POST" and hint:
             return _page(400, "AADSTS50034: user account does not exist", "")
@@ -141,8 +194,8 @@ def authorize(directory: Directory, req: SimRequest, tenant: str) -> SimResponse
         )
         buttons = (
             "".join(
-                f'<p><button name="login_hint" value="{html.escape(u["email"])}">'
-                f"{html.escape(u['name'])} &lt;{html.escape(u['email'])}&gt;</button></p>"
+                f'<p><button name="login_hint" value="{html.escape(u["upn"])}">'
+                f"{html.escape(u['name'])} &lt;{html.escape(u['upn'])}&gt;</button></p>"
                 for u in candidates
             )
             or "<p>No accounts in this directory.</p>"
@@ -162,12 +215,22 @@ def authorize(directory: Directory, req: SimRequest, tenant: str) -> SimResponse
 
 
 def _error(status: int, error: str, code: int, description: str) -> SimResponse:
+    """The token endpoint's error body (same fields as for client credentials)."""
+    trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
+    stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
     return json_response(
         status,
         {
             "error": error,
-            "error_description": f"AADSTS{code}: {description}",
+            "error_description": (
+                f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\n"
+                f"Correlation ID: {correlation}\r\nTimestamp: {stamp}"
+            ),
             "error_codes": [code],
+            "timestamp": stamp,
+            "trace_id": trace,
+            "correlation_id": correlation,
+            "error_uri": f"https://login.microsoftonline.com/error?code={code}",
         },
     )
 
@@ -187,12 +250,14 @@ def _id_token(state: Any, directory: Directory, req: SimRequest, grant: Grant) -
         "oid": user["oid"],
         "sub": derived_guid("sub", user["oid"], grant.client_id),
         "preferred_username": user["preferred_username"],
-        "email": user["email"],
         "name": user["name"],
-        "given_name": user["given_name"],
-        "family_name": user["family_name"],
         "ver": "2.0",
     }
+    optional = directory.apps.get(grant.client_id, {}).get("optional_claims", ())
+    for claim in optional:
+        value = user["mail"] if claim == "email" else user.get(claim)
+        if value:
+            claims[claim] = value
     with directory.lock:
         fault, directory.fault = directory.fault, None
     if fault == "wrong_audience":

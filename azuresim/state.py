@@ -8,9 +8,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .activitylog import ActivityLog, Caller
+from .activitylog import DEFAULT_LAG_SECONDS, ActivityLog, Caller
 from .estate import SHARED_BUDGET, ByteBudget, Estate
 from .faults import FaultBook
+from .msgraph import GraphAccess
 from .signin import Directory
 from .tenants import TenantSpec
 from .throttle import Throttle
@@ -28,6 +29,8 @@ class SimOptions:
     graph_429_retry_after: bool = False
     token_lifetime: int = 3599
     policy_evaluation_seconds: int = 60
+    # Seconds between an Activity Log event and the moment it can be queried.
+    activity_lag: float = DEFAULT_LAG_SECONDS
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SimOptions:
@@ -44,7 +47,8 @@ class SimState:
         self.directory = Directory()
         self.faults = FaultBook()
         self.throttle = Throttle(self.options.throttling)
-        self.activity = ActivityLog()
+        self.activity = ActivityLog(self.options.activity_lag)
+        self.graph_access = GraphAccess()
         self.requests: Counter[str] = Counter()
         self.started = time.time()
         self.mutator: Any = None
@@ -121,6 +125,30 @@ class SimState:
         )
         return stored
 
+    def fail_write(self, resource_id: str, caller: Any) -> list[dict[str, Any]]:
+        """A write Azure refused: Started and Failed events, the resource unchanged."""
+        estate = self.estate_for_resource(resource_id)
+        stored = estate.row(resource_id.lower())
+        return self.activity.record(
+            estate.spec.tenant_id,
+            stored["id"],
+            "write",
+            Caller.from_value(caller),
+            outcome="failed",
+        )
+
+    def invoke_action(self, resource_id: str, action: str, caller: Any) -> list[dict[str, Any]]:
+        """A POST ``.../{action}/action`` (listKeys, ...): events, nothing changed."""
+        estate = self.estate_for_resource(resource_id)
+        stored = estate.row(resource_id.lower())
+        return self.activity.record(
+            estate.spec.tenant_id,
+            stored["id"],
+            "action",
+            Caller.from_value(caller),
+            action_name=action,
+        )
+
     def delete_resource(self, resource_id: str, caller: Any) -> dict[str, Any]:
         """Delete a resource and record the delete in the Activity Log."""
         estate = self.estate_for_resource(resource_id)
@@ -141,4 +169,6 @@ class SimState:
         self.faults.clear()
         self.throttle = Throttle(self.options.throttling)
         self.activity.clear()
+        self.activity.set_lag(self.options.activity_lag)
+        self.graph_access.clear()
         self.requests.clear()

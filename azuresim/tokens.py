@@ -7,11 +7,14 @@ import hashlib
 import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 
 
 def b64url(data: bytes) -> str:
@@ -26,6 +29,23 @@ def b64url_decode(text: str) -> bytes:
 
 def _int_b64(value: int) -> str:
     return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
+def _self_signed(key: rsa.RSAPrivateKey) -> bytes:
+    """A DER certificate for the signing key, as Entra publishes in ``x5c``."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "accounts.azuresim.local")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.DER)
 
 
 class TokenError(Exception):
@@ -46,13 +66,21 @@ class TokenSigner:
             "x5t": self.kid,
             "n": _int_b64(numbers.n),
             "e": _int_b64(numbers.e),
+            "x5c": [base64.b64encode(_self_signed(self._key)).decode("ascii")],
         }
         self._verified: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def jwks(self) -> dict[str, Any]:
-        """The key set as served at ``/{tenant}/discovery/v2.0/keys``."""
-        return {"keys": [dict(self._jwk)]}
+    def jwks(self, issuer: str | None = None) -> dict[str, Any]:
+        """The key set as served at ``/{tenant}/discovery/v2.0/keys``.
+
+        Like Entra's, each key carries its certificate chain (``x5c``) and, when given,
+        the issuer it signs for (``https://host/{tenantid}/v2.0``, a template).
+        """
+        key = dict(self._jwk)
+        if issuer:
+            key["issuer"] = issuer
+        return {"keys": [key]}
 
     def sign(self, claims: dict[str, Any]) -> str:
         """Return a compact JWS of ``claims``."""

@@ -479,6 +479,16 @@ def _tombstone_missing(
     return len(missing)
 
 
+def _fill_late_callers(conn: azure_clients.AzureConnection) -> None:
+    """Name the authors of earlier changes whose Activity Log events arrived since."""
+    from configurations.late_callers import fill_late_callers
+
+    try:
+        fill_late_callers(conn=conn, now=timezone.now())
+    except Exception:  # attribution is best effort; the pass itself succeeded
+        logger.exception("filling late callers failed")
+
+
 def _record_status(tenant: Tenant, run: PollRun) -> None:
     status, _ = TenantStatus.objects.get_or_create(tenant=tenant)
     status.last_poll_at = run.finished_at
@@ -559,6 +569,7 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
             if state.rejected:
                 raise _RejectedRows(f"{state.rejected} malformed resource(s) skipped")
             status, error = PollRun.Status.SUCCEEDED, ""
+            _fill_late_callers(conn)
         except (AzureAccessError, CollectionConfigError, _RejectedRows) as exc:
             run.refresh_from_db()
             fatal = isinstance(exc, AzureAuthError | CollectionConfigError) or not run.pages

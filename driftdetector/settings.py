@@ -284,6 +284,9 @@ AZURE_MAX_THROTTLE_WAIT = env.float("AZURE_MAX_THROTTLE_WAIT", default=60.0)
 AZURE_SHARED_LIMITER = env.bool("AZURE_SHARED_LIMITER", default=True)
 # Skip resources whose hash did not move (off only to benchmark the naive deepdiff path).
 COLLECTION_HASH_SHORT_CIRCUIT = env.bool("COLLECTION_HASH_SHORT_CIRCUIT", default=True)
+# Activity Log events arrive late: after each pass, fill "unknown" callers of changes made
+# within this many hours (capped at the Activity Log's 90-day retention).
+ACTIVITY_LATE_CALLER_WINDOW_HOURS = env.float("ACTIVITY_LATE_CALLER_WINDOW_HOURS", default=24.0)
 
 
 # --- Entra ID sign-in (social-auth) ---

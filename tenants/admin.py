@@ -47,7 +47,7 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "slug", "azure_tenant_id"]
     inlines = [DomainInline, SettingsHistoryInline]
-    actions = ["poll_now", "activate", "deactivate"]
+    actions = ["poll_now", "test_connection", "activate", "deactivate"]
 
     def get_form(self, request: HttpRequest, obj: Tenant | None = None, **kwargs: Any):
         if obj is None:
@@ -111,6 +111,39 @@ class TenantAdmin(admin.ModelAdmin):
         for tenant in tenants:
             services.request_poll(tenant, trigger=f"admin:{request.user.username}")
         self.message_user(request, f"Queued a collection pass for {len(tenants)} tenant(s).")
+
+    @admin.action(description="Test connection to Azure (preflight)", permissions=["change"])
+    def test_connection(self, request: HttpRequest, queryset: Any) -> None:
+        from tenants.preflight import MAX_ADMIN_TENANTS, PreflightConfigError, azure_preflight
+
+        tenants = list(queryset.exclude(schema_name="public").select_related("azure_credential"))
+        if len(tenants) > MAX_ADMIN_TENANTS:
+            self.message_user(
+                request,
+                f"Test at most {MAX_ADMIN_TENANTS} tenants at a time "
+                "(or run manage.py azure_preflight).",
+                messages.ERROR,
+            )
+            return
+        levels = {0: messages.SUCCESS, 1: messages.WARNING, 2: messages.ERROR}
+        for tenant in tenants:
+            try:
+                report = azure_preflight(tenant=tenant)
+            except PreflightConfigError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            level = levels[report.exit_code]
+            self.message_user(request, f"{tenant.slug}: {report.summary}", level)
+            for check in report.checks:
+                if check.status in ("failed", "warning"):
+                    fix = f" Fix: {check.fix}" if check.fix else ""
+                    self.message_user(
+                        request, f"{tenant.slug} / {check.name}: {check.detail}.{fix}", level
+                    )
+            if report.exit_code == 2:
+                self.message_user(
+                    request, f"{tenant.slug}: admin consent URL {report.consent_url}", level
+                )
 
     @admin.action(description="Activate selected tenants", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: Any) -> None:

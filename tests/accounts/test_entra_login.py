@@ -38,7 +38,9 @@ def entra(settings, sim, sim_client):
     settings.SOCIAL_AUTH_VERIFY_SSL = str(sim.ca_path)
     settings.SOCIAL_AUTH_REDIRECT_IS_HTTPS = False
     settings.ENTRA_MSP_TENANT_ID = MSP_TID
-    sim_client.register_app(CLIENT_ID, SECRET, [CALLBACK])
+    sim_client.register_app(
+        CLIENT_ID, SECRET, [CALLBACK], optional_claims=["email", "given_name", "family_name"]
+    )
     yield sim_client
     sim_client.set_signin_fault(None)
 
@@ -234,3 +236,95 @@ def test_microsoft_unreachable_at_the_callback_is_a_503_that_points_to_local_sig
     assert response.status_code == 503
     assert b"local account" in response.content
     assert "_auth_user_id" not in client.session
+
+
+def test_the_entra_tenant_unknown_to_microsoft_gets_a_clear_page(entra, sim, settings, tenant_a):
+    UserFactory(tenant=tenant_a, role_name="Customer Viewer", email="lost@contoso.example")
+    entra.add_user(tenant_a.azure_tenant_id, "lost@contoso.example", "L", "Ost")
+    client = Client()
+    begin = client.post("/oauth/login/azuread-v2-tenant-oauth2/")
+    answer = requests.get(
+        begin["Location"],
+        params={"login_hint": "lost@contoso.example"},
+        verify=str(sim.ca_path),
+        allow_redirects=False,
+        timeout=10,
+    )
+    back = urlsplit(answer.headers["Location"])
+    # The sign-in authority now names a tenant Microsoft does not know (a typo, a deleted
+    # directory): its token endpoint answers invalid_tenant / AADSTS90002.
+    settings.SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_AUTHORITY_URL = f"{sim.base_url}/{uuid.uuid4()}"
+    response = client.get(back.path, {k: v[0] for k, v in parse_qs(back.query).items()})
+    assert response.status_code == 400, response.content[:300]
+    assert (
+        b"AADSTS90002" in response.content and b"does not know the Entra tenant" in response.content
+    )
+    assert "_auth_user_id" not in client.session
+    assert ("auth.login_failed", "failure") in [(a, s) for a, s, _ in audit("public")]
+
+
+@pytest.fixture
+def bare_entra(entra):
+    """The app registration as Entra creates it: no optional claims in its id tokens."""
+    entra.register_app(CLIENT_ID, SECRET, [CALLBACK])
+    return entra
+
+
+def test_without_optional_claims_the_user_is_linked_by_upn_and_keeps_name_and_email(
+    bare_entra, sim, tenant_a
+):
+    user = UserFactory(
+        tenant=tenant_a,
+        role_name="Customer Viewer",
+        username="kim@contoso.onmicrosoft.example",
+        email="kim.lee@contoso.example",
+        first_name="Kim",
+    )
+    added = bare_entra.add_user(
+        tenant_a.azure_tenant_id,
+        "kim@contoso.onmicrosoft.example",
+        "Kimberly",
+        "Lee",
+        mail="kim.lee@contoso.example",
+    )
+    client = Client()
+    sign_in_with_microsoft(client, sim, "kim@contoso.onmicrosoft.example")
+    assert client.session.get("_auth_user_id") == str(user.pk)
+    user = User.objects.get(pk=user.pk)
+    assert user.microsoft_id == added["oid"]
+    assert (user.first_name, user.email) == ("Kim", "kim.lee@contoso.example"), "no claims sent"
+
+
+def test_a_user_whose_mail_differs_from_the_upn_is_linked_by_upn_and_gets_the_mail(
+    entra, sim, tenant_a
+):
+    user = UserFactory(
+        tenant=tenant_a, role_name="Customer Viewer", email="j.doe@corp.contoso.example"
+    )
+    entra.add_user(
+        tenant_a.azure_tenant_id,
+        "j.doe@corp.contoso.example",
+        "J",
+        "Doe",
+        mail="jane@contoso.example",
+    )
+    client = Client()
+    sign_in_with_microsoft(client, sim, "j.doe@corp.contoso.example")
+    assert client.session.get("_auth_user_id") == str(user.pk)
+    assert User.objects.get(pk=user.pk).email == "jane@contoso.example"
+
+
+def test_an_email_claim_never_links_an_account(entra, sim, tenant_a):
+    boss = UserFactory(tenant=tenant_a, role_name="Customer Viewer", email="boss@contoso.example")
+    # Another account of the same directory whose (user-editable) mail is the boss's address.
+    entra.add_user(
+        tenant_a.azure_tenant_id,
+        "intern@contoso.example",
+        "In",
+        "Tern",
+        mail="boss@contoso.example",
+    )
+    client = Client()
+    refused(sign_in_with_microsoft(client, sim, "intern@contoso.example"), "not been invited")
+    assert "_auth_user_id" not in client.session
+    assert User.objects.get(pk=boss.pk).microsoft_id in (None, "")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
+import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from azure.core import PipelineClient
 from azure.core.exceptions import ClientAuthenticationError
 from azure.core.rest import HttpRequest
@@ -73,7 +77,91 @@ def test_unknown_tenant_metadata_is_aadsts90002(sim):
         sim, "/00000000-0000-0000-0000-000000000001/v2.0/.well-known/openid-configuration"
     )
     assert response.status_code == 400
-    assert response.json()["error_codes"] == [90002]
+    body = response.json()
+    assert body["error"] == "invalid_tenant" and body["error_codes"] == [90002]
+    assert body["error_description"].startswith(
+        "AADSTS90002: Tenant '00000000-0000-0000-0000-000000000001' not found."
+    )
+
+
+def test_unknown_tenant_token_request_and_authorize_page_are_aadsts90002(sim):
+    tenant = "00000000-0000-0000-0000-000000000002"
+    token = requests.post(
+        f"{sim.base_url}/{tenant}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
+        verify=str(sim.ca_path),
+        timeout=10,
+    )
+    assert token.status_code == 400 and token.json()["error"] == "invalid_tenant"
+    page = raw_get(sim, f"/{tenant}/oauth2/v2.0/authorize?client_id=x")
+    assert page.status_code == 400 and "AADSTS90002" in page.text()
+
+
+def test_jwks_keys_carry_a_certificate_chain_and_a_per_key_issuer(sim, make_tenant):
+    tenant = make_tenant()
+    (key,) = raw_get(sim, f"/{tenant['tenant_id']}/discovery/v2.0/keys").json()["keys"]
+    assert key["issuer"] == f"{sim.base_url}/{{tenantid}}/v2.0"
+    cert = x509.load_der_x509_certificate(base64.b64decode(key["x5c"][0]))
+    numbers = cert.public_key().public_numbers()
+    assert b64url_decode(key["n"]) == numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+    assert key["kid"] and key["kty"] == "RSA" and key["use"] == "sig"
+
+
+def _sign_in(sim, sim_client, optional_claims, **user):
+    client_id, secret = str(uuid.uuid4()), "s3cret"
+    callback = "https://rp.example/callback"
+    sim_client.register_app(client_id, secret, [callback], optional_claims=optional_claims)
+    added = sim_client.add_user(**user)
+    answer = requests.get(
+        f"{sim.base_url}/organizations/oauth2/v2.0/authorize",
+        params={
+            "client_id": client_id,
+            "redirect_uri": callback,
+            "response_type": "code",
+            "scope": "openid profile email",
+            "nonce": "n1",
+            "login_hint": user["upn"],
+        },
+        verify=str(sim.ca_path),
+        allow_redirects=False,
+        timeout=10,
+    )
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    tokens = requests.post(
+        f"{sim.base_url}/organizations/oauth2/v2.0/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": client_id,
+            "client_secret": secret,
+            "code": code,
+            "redirect_uri": callback,
+        },
+        verify=str(sim.ca_path),
+        timeout=10,
+    ).json()
+    return added, _claims(tokens["id_token"])
+
+
+def test_id_token_has_email_and_names_only_as_configured_optional_claims(sim, sim_client):
+    tid = str(uuid.uuid4())
+    user = {"tenant_id": tid, "upn": "pat@contoso.example", "given_name": "Pat", "family_name": "K"}
+    added, bare = _sign_in(sim, sim_client, [], mail="patricia@contoso.example", **user)
+    assert bare["preferred_username"] == "pat@contoso.example" and bare["oid"] == added["oid"]
+    assert bare["tid"] == tid and bare["name"] == "Pat K"
+    assert not {"email", "given_name", "family_name"} & set(bare)
+
+    _, full = _sign_in(
+        sim,
+        sim_client,
+        ["email", "given_name", "family_name"],
+        mail="patricia@contoso.example",
+        **user,
+    )
+    assert full["email"] == "patricia@contoso.example" != full["preferred_username"]
+    assert (full["given_name"], full["family_name"]) == ("Pat", "K")
+
+    _, no_mailbox = _sign_in(sim, sim_client, ["email"], mail="", **user)
+    assert "email" not in no_mailbox
 
 
 def test_openid_configuration_shape(sim, make_tenant):

@@ -149,6 +149,8 @@ class Command(BaseCommand):
                     "client_id": client_id,
                     "client_secret": settings.SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_SECRET,
                     "redirect_uris": [origin + callback for origin in DEMO_WEB_ORIGINS],
+                    # As the README's app registration guide configures them.
+                    "optional_claims": ["email", "given_name", "family_name"],
                 }
             ],
             "users": users,
