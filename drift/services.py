@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from configurations.models import Configuration, ConfigurationHistory
+from drift.choices import SEVERITIES
 from drift.compare import Change, ResourceDrift, compare_resource
 from drift.models import (
     Baseline,
@@ -29,7 +30,8 @@ from drift.models import (
     DriftReport,
     PathActivity,
 )
-from drift.severity import IGNORE, SEVERITIES, RuleSet, build_rule_set
+from drift.selectors import detection_rules
+from drift.severity import IGNORE
 from drift.suppression import AcceptedDeviation, ExceptionMatcher, FlappingPolicy, glob_escape
 from tenants.models import FindingTrendPoint, Tenant, TenantStatus
 from tenants.selectors import current_settings
@@ -223,12 +225,10 @@ def run_detection(
     Changes matched by an ``ignore`` rule never become findings; changes covered by a live
     exception (same value, not expired) are suppressed and their findings marked accepted.
     When the value moves again or the exception expires, a new open finding is created,
-    so it is new for notifications too. Raises drift.severity.RuleSetError (before writing
-    anything) if the tenant's rules are invalid.
+    so it is new for notifications too. Stored rules that are invalid (saved before they
+    were validated) are left out and named in the report's error; the valid ones apply.
     """
-    version = current_settings(tenant)
-    thresholds = version.drift_thresholds if version else None
-    rules: RuleSet = build_rule_set(thresholds)
+    thresholds, rules, rule_problems = detection_rules(tenant)
     flapping_policy = FlappingPolicy.from_thresholds(thresholds)
     now = timezone.now()
     exceptions = _exception_matcher(now)
@@ -337,6 +337,8 @@ def run_detection(
         report.resolved = len(back_to_baseline)
         report.suppressed = len(suppressed)
         report.ignored = len(ignored_keys)
+        if rule_problems:
+            report.error = "invalid rules left out: " + "; ".join(rule_problems)
         report.save()
     record_drift_status(tenant, report)
     return report
@@ -478,20 +480,34 @@ def create_exceptions(
     return created
 
 
-def ignore_rule_for(finding: DriftFinding) -> dict[str, Any]:
-    """The drift_thresholds rule that ignores exactly this finding's resource and path."""
+IGNORE_SCOPES = ("resource", "type", "group")
+
+
+def ignore_rule_for(finding: DriftFinding, scope: str = "resource") -> dict[str, Any]:
+    """The drift_thresholds rule that ignores this finding's path on its resource, on every
+    resource of its type (``scope="type"``) or of its resource group (``"group"``)."""
+    rid = finding.resource_id.lower()
+    resource, where = glob_escape(rid), rid.rsplit("/", 1)[-1]
+    if scope == "type":
+        resource, where = "*", f"every {finding.resource_type.lower()}"
+    elif scope == "group":
+        group = rid.split("/providers/", 1)[0]
+        resource, where = glob_escape(group) + "/*", f"resource group {group.rsplit('/', 1)[-1]}"
+    elif scope != "resource":
+        raise ValueError(f"scope must be one of {IGNORE_SCOPES}")
     return {
-        "name": f"ignore {finding.path} on {finding.resource_id.rsplit('/', 1)[-1]}",
-        "resource": glob_escape(finding.resource_id.lower()),
+        "name": f"ignore {finding.path} on {where}",
+        "resource": resource,
         "resource_type": glob_escape(finding.resource_type.lower()),
         "path": "^" + re.escape(finding.path) + "$",
         "severity": IGNORE,
     }
 
 
-def ignore_finding_paths(finding_ids: Iterable[int], *, actor: str) -> int:
-    """Add an ignore rule for each finding's resource and path (a new settings version, at
-    the front of the tenant's rules) and resolve those findings; returns rules added."""
+def ignore_finding_paths(finding_ids: Iterable[int], *, actor: str, scope: str = "resource") -> int:
+    """Add an ignore rule for each finding's path on its resource, type or resource group
+    (``scope``; a new settings version, at the front of the tenant's rules) and resolve
+    those findings; returns rules added."""
     from tenants.services import update_settings
 
     tenant = _current_tenant()
@@ -499,7 +515,7 @@ def ignore_finding_paths(finding_ids: Iterable[int], *, actor: str) -> int:
     version = current_settings(tenant)
     thresholds = dict(version.drift_thresholds if version else {})
     rules = list(thresholds.get("rules") or [])
-    wanted = [ignore_rule_for(f) for f in findings]
+    wanted = [ignore_rule_for(f, scope) for f in findings]
     added = [rule for rule in wanted if rule not in rules]
     now = timezone.now()
     with transaction.atomic():
