@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django_tenants.utils import get_public_schema_name
 
 from configurations.models import Configuration, ConfigurationHistory
 from drift.models import Baseline, BaselineEntry, DriftFinding
 from drift.severity import RuleSet, usable_rule_set
+from tenants.models import Settings as TenantSettings
 from tenants.models import Tenant
-from tenants.selectors import current_settings, public_tenant
 
 
 def active_baseline() -> Baseline | None:
@@ -79,18 +82,32 @@ def detection_rules(tenant: Tenant) -> tuple[dict[str, Any], RuleSet, list[str]]
 
     Layers: the tenant's own rules, then the MSP's default rules (the public tenant's
     drift_thresholds), then the shipped pack. Invalid stored rules are left out and
-    reported rather than stopping the pass (they are refused when saved).
+    reported rather than stopping the pass (they are refused when saved). One query reads
+    both settings versions; the compiled rule set is reused while the documents are equal.
     """
-    version = current_settings(tenant)
-    thresholds = (version.drift_thresholds if version else None) or {}
+    public = get_public_schema_name()
+    versions = dict(
+        TenantSettings.objects.filter(Q(tenant=tenant) | Q(tenant__schema_name=public))
+        .order_by("tenant__schema_name", "-last_updated", "-id")
+        .distinct("tenant__schema_name")
+        .values_list("tenant__schema_name", "drift_thresholds")
+    )
+    thresholds = versions.get(tenant.schema_name) or {}
     msp_rules = None
-    if not tenant.is_public:
-        msp = current_settings(public_tenant())
-        msp_rules = ((msp.drift_thresholds if msp else None) or {}).get("rules") or None
+    if tenant.schema_name != public:
+        msp_rules = (versions.get(public) or {}).get("rules") or None
         if msp_rules == thresholds.get("rules"):
             msp_rules = None  # the tenant still has the copy it was onboarded with
-    rules, problems = usable_rule_set(thresholds, msp_rules)
-    return thresholds, rules, problems
+    rules, problems = _cached_rule_set(
+        json.dumps(thresholds, sort_keys=True), json.dumps(msp_rules, sort_keys=True)
+    )
+    return thresholds, rules, list(problems)
+
+
+@lru_cache(maxsize=256)
+def _cached_rule_set(thresholds: str, msp_rules: str) -> tuple[RuleSet, tuple[str, ...]]:
+    rules, problems = usable_rule_set(json.loads(thresholds), json.loads(msp_rules))
+    return rules, tuple(problems)
 
 
 def _rule_name(matched_rule: str) -> str:
