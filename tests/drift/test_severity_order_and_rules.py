@@ -170,3 +170,34 @@ def test_a_pass_over_its_soft_time_limit_is_stopped_and_its_report_marked(
         connection.set_schema_to_public()
     assert result["tenant"] == tenant_a.slug and "soft time limit" in result["error"]
     assert report.finished_at is not None and "soft time limit" in report.error
+
+
+def test_tenant_rules_override_msp_defaults_which_override_the_pack(tenant_a):
+    from drift.selectors import detection_rules
+    from tenants.selectors import public_tenant
+    from tenants.services import update_settings
+    from tests.drift.test_rule_pack import _drift
+
+    tls = _drift(
+        "microsoft.storage/storageaccounts",
+        {"properties": {"minimumTlsVersion": "TLS1_2"}},
+        {"properties": {"minimumTlsVersion": "TLS1_0"}},
+    )
+
+    def rated():
+        _, rules, problems = detection_rules(tenant_a)
+        assert problems == []
+        return rules.classify(tls, tls.changes[0])
+
+    assert rated() == ("high", "Storage TLS below 1.2")
+    msp_rule = {
+        "name": "MSP: weak TLS is critical for us",
+        "resource_type": "microsoft.storage/*",
+        "path": "^properties\\.minimumTlsVersion$",
+        "severity": "critical",
+    }
+    update_settings(public_tenant(), actor="msp", drift_thresholds={"rules": [msp_rule]})
+    assert rated() == ("critical", "MSP: weak TLS is critical for us")
+    tenant_rule = {**msp_rule, "name": "accepted here", "severity": "low"}
+    update_settings(tenant_a, actor="t", drift_thresholds={"rules": [tenant_rule]})
+    assert rated() == ("low", "accepted here")
