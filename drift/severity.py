@@ -35,6 +35,7 @@ KINDS = ("modified", "added", "removed")
 CONDITION_OPS = ("equals", "in", "matches", "below")
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.json")
 SECURE_SUFFIX = " (secure direction)"
+PATH_CACHE_SIZE = 50_000
 _MISSING = object()
 
 __all__ = [
@@ -122,11 +123,15 @@ class Rule:
 
     def evaluate(self, drift: ResourceDrift, change: Change) -> tuple[str, str] | None:
         """(severity, rule name) if this rule classifies ``change``; None to try the next."""
+        if not self.path.search(change.dotted):
+            return None
+        return self.judge(drift, change)
+
+    def judge(self, drift: ResourceDrift, change: Change) -> tuple[str, str] | None:
+        """:meth:`evaluate` for a change whose path this rule is known to match."""
         if self.resource != "*" and not fnmatch.fnmatchcase(
             drift.resource_id.lower(), self.resource
         ):
-            return None
-        if not self.path.search(change.dotted):
             return None
         holds = (
             change.kind in self.kinds
@@ -199,6 +204,7 @@ class RuleSet:
     fallback_severity: str = "medium"
     escalation: Escalation | None = None
     _by_type: dict[str, tuple[Rule, ...]] = field(default_factory=dict, compare=False)
+    _by_path: dict[tuple[str, str], tuple[Rule, ...]] = field(default_factory=dict, compare=False)
 
     def rules_for(self, resource_type: str) -> tuple[Rule, ...]:
         """The rules that can apply to ``resource_type``, in order (computed once per type)."""
@@ -208,10 +214,22 @@ class RuleSet:
             self._by_type[resource_type] = found
         return found
 
+    def rules_for_path(self, resource_type: str, dotted: str) -> tuple[Rule, ...]:
+        """The rules whose type and path match, in order. Paths repeat across resources
+        and passes, so each (type, path) is matched against the expressions once."""
+        key = (resource_type, dotted)
+        found = self._by_path.get(key)
+        if found is None:
+            found = tuple(r for r in self.rules_for(resource_type) if r.path.search(dotted))
+            if len(self._by_path) >= PATH_CACHE_SIZE:
+                self._by_path.clear()
+            self._by_path[key] = found
+        return found
+
     def classify(self, drift: ResourceDrift, change: Change) -> tuple[str, str]:
         """(severity, matched rule name) of one change."""
-        for rule in self.rules_for(drift.resource_type):
-            result = rule.evaluate(drift, change)
+        for rule in self.rules_for_path(drift.resource_type, change.dotted):
+            result = rule.judge(drift, change)
             if result is not None:
                 return result
         return self.fallback_severity, "default"
