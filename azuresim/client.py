@@ -231,6 +231,11 @@ class SimClient:
         return self._call("PUT", "throttling", {"mode": mode, "tenant_id": tenant_id})
 
     # ----- mutator, reset, stats -----------------------------------------------------
+    def churn_volatile(self, tenant_id: str, seed: int | None = None) -> int:
+        """New values for every read-only, self-changing property of a tenant's resources."""
+        body = {"tenant_id": tenant_id, "volatile": "all", "seed": seed}
+        return int(self._call("POST", "mutator/step", body)["churned"])
+
     def start_mutator(
         self,
         interval: float,

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from .faults import Fault
-from .mutator import mutate, restart_mutator
+from .mutator import churn_everything, mutate, restart_mutator
 from .state import SimState
 from .tenants import TenantSpec, check_state
 from .wire import SimRequest, SimResponse, json_response
@@ -230,9 +230,14 @@ def stop_mutator(state: SimState, req: SimRequest) -> SimResponse:
 
 
 def mutate_now(state: SimState, req: SimRequest) -> SimResponse:
-    """``POST /_sim/mutator/step`` ``{"tenant_id", "count", "seed"}``: apply changes now."""
+    """``POST /_sim/mutator/step`` ``{"tenant_id", "count", "seed"}``: apply changes now.
+    ``{"tenant_id", "volatile": "all"}`` instead gives every resource of the tenant new
+    values for its read-only, self-changing properties (no configuration change)."""
     body = _body(req)
     rng = random.Random(body.get("seed"))
+    if body.get("volatile") == "all" and body.get("tenant_id"):
+        churned = churn_everything(state, rng, str(body["tenant_id"]))
+        return json_response(200, {"churned": churned})
     changes = [mutate(state, rng, body.get("tenant_id")) for _ in range(int(body.get("count", 1)))]
     return json_response(200, {"value": [c for c in changes if c is not None]})
 

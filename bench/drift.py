@@ -4,8 +4,8 @@ Collection runs in-process through the real path (SDK + simulator + PostgreSQL);
 figures are about detection: ``drift_rps`` is changed resources processed per second by
 detection passes, ``steady_pass_s`` a detection pass over every tenant when nothing
 changed. It also measures, for one tenant, the pieces of the change-to-finding latency
-(poll pass + detection pass) to add to the polling interval. The last line printed is
-one JSON object.
+(poll pass + detection pass) to add to the polling interval. ``rules`` is the size of
+the shipped rule pack every pass evaluates. The last line printed is one JSON object.
 
     python bench/drift.py --tenants 100 --resources 1000
 """
@@ -53,6 +53,9 @@ def main() -> None:
         from configurations.models import Configuration
         from configurations.services import PassOptions, run_collection_pass
         from drift.services import run_detection
+        from drift.severity import build_rule_set
+
+        rule_count = len(build_rule_set({}).rules)  # the shipped pack every tenant runs
 
         call_command("migrate_schemas", verbosity=0)
         tenants = onboard_fleet(specs)
@@ -133,6 +136,7 @@ def main() -> None:
                 "steady_pass_per_tenant_s": round(steady_s / len(tenants), 4),
                 "latency_poll_s": round(poll_s, 3),
                 "latency_detect_s": round(detect_s, 3),
+                "rules": rule_count,
             }
         )
     )

@@ -4,13 +4,18 @@ Pure module (no Django). Rules live in ``normalize_rules.json`` (data, not code)
 
 - string values of case-insensitive keys (id, type, location, ...) and every ARM id
   anywhere (``/subscriptions/...``, ``/providers/...``) are lower-cased;
-- volatile keys (etag, provisioningState, timestamps, ...) are dropped at every depth,
-  plus per-resource-type paths (e.g. a VM's ``properties.vmId``);
+- volatile keys (etag, provisioningState, ...) are dropped at every depth, plus
+  per-resource-type paths (read-only properties Azure changes by itself, e.g. a SQL
+  database's ``properties.status``; ``*`` stands for every named item), plus any key
+  named like a moving timestamp (``lastModified...``, ``createdOn``, ``pausedDate``)
+  whose value is an ISO timestamp, so types the rules do not know stay quiet too;
+- ``null``, ``[]`` and ``{}`` values are dropped: Azure returns them interchangeably
+  for "not set";
 - a list of objects that all carry a distinct ``name`` (NSG ``securityRules``, VNet
   ``subnets``, NIC ``ipConfigurations``, ...) becomes an object keyed by name, so order
   does not matter and drift paths read ``properties.securityRules.allow-ssh.properties.access``;
-- other lists are sorted (scalars by value, objects by canonical JSON) unless their path
-  is listed as ordered;
+- other lists are sorted (scalars by value, objects by canonical JSON, ignoring case
+  first) unless their path is listed as ordered;
 - canonical JSON is key-sorted, compact UTF-8; the hash is its sha256.
 
 The normalised form is what is stored, diffed and shown. Nesting deeper than
@@ -22,6 +27,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -30,6 +36,8 @@ from typing import Any
 RULES_PATH = Path(__file__).with_name("normalize_rules.json")
 MAX_DEPTH = 200
 _ARM_ID_PREFIXES = ("/subscriptions/", "/providers/")
+_ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_EMPTY: tuple[Any, ...] = (None, [], {})
 
 
 class InvalidResourceError(ValueError):
@@ -52,6 +60,7 @@ class NormalizationRules:
     case_insensitive_keys: frozenset[str]
     ordered_paths: frozenset[str] = frozenset()
     types: tuple[TypeRules, ...] = ()
+    timestamp_key_prefixes: tuple[str, ...] = ()
     _by_type: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -69,6 +78,15 @@ class NormalizationRules:
             case_insensitive_keys=frozenset(data.get("case_insensitive_keys", [])),
             ordered_paths=frozenset(data.get("ordered_paths", [])),
             types=types,
+            timestamp_key_prefixes=tuple(p.lower() for p in data.get("timestamp_key_prefixes", [])),
+        )
+
+    def is_moving_timestamp(self, key: str, value: Any) -> bool:
+        """A key named like a moving timestamp (``lastModifiedTime``) holding one."""
+        return (
+            isinstance(value, str)
+            and key.lower().startswith(self.timestamp_key_prefixes)
+            and bool(_ISO_TIMESTAMP.match(value))
         )
 
     def volatile_paths_for(self, resource_type: str) -> tuple[tuple[str, ...], ...]:
@@ -124,9 +142,11 @@ class _Normalizer:
         for key, item in obj.items():
             if not isinstance(key, str):
                 raise InvalidResourceError(f"non-string key {key!r} at {path or '<root>'}")
-            if key in volatile:
+            if key in volatile or item in _EMPTY or self.rules.is_moving_timestamp(key, item):
                 continue
-            out[key] = self.value(item, key, f"{path}.{key}" if path else key, depth + 1)
+            value = self.value(item, key, f"{path}.{key}" if path else key, depth + 1)
+            if value not in _EMPTY:  # e.g. an object whose keys were all volatile
+                out[key] = value
         return out
 
     def sequence(self, items: list[Any], path: str, depth: int) -> Any:
@@ -141,17 +161,36 @@ class _Normalizer:
             return {v["name"]: v for v in values}
         if path in self.rules.ordered_paths:
             return values
-        return sorted(values, key=canonical_json)
+        return sorted(values, key=_list_order)
 
 
-def _drop_path(obj: dict[str, Any], path: tuple[str, ...]) -> None:
-    node: Any = obj
-    for part in path[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
-        if node is None:
-            return
-    if isinstance(node, dict):
-        node.pop(path[-1], None)
+def _list_order(value: Any) -> tuple[str, str]:
+    """Case-insensitive first, so a change of case alone does not reorder a list."""
+    text = canonical_json(value)
+    return text.casefold(), text
+
+
+def _drop_path(node: Any, path: tuple[str, ...]) -> None:
+    """Remove ``path`` under ``node``; ``*`` walks every item (named lists are objects
+    by now, other lists stay lists)."""
+    if not path:
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        children = node.values() if isinstance(node, dict) else node
+        if isinstance(children, list) or isinstance(node, dict):
+            for child in list(children):
+                if rest:
+                    _drop_path(child, rest)
+        return
+    if not isinstance(node, dict) or head not in node:
+        return
+    if not rest:
+        node.pop(head)
+        return
+    _drop_path(node[head], rest)
+    if node[head] in _EMPTY:
+        node.pop(head)
 
 
 def normalize(resource: dict[str, Any], rules: NormalizationRules | None = None) -> dict[str, Any]:

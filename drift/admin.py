@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 
 from configurations.diffing import side_by_side_html
 from drift import selectors, services
+from drift.choices import rank_expression
 from drift.models import Baseline, DriftException, DriftFinding, DriftReport
 from driftdetector.admin_site import tenant_admin_site
 
@@ -40,7 +41,7 @@ class ExceptionForm(forms.Form):
 @admin.register(DriftFinding, site=tenant_admin_site)
 class DriftFindingAdmin(admin.ModelAdmin):
     list_display = [
-        "severity",
+        "ranked_severity",
         "status",
         "kind",
         "resource_type",
@@ -61,6 +62,7 @@ class DriftFindingAdmin(admin.ModelAdmin):
         "values",
         "severity",
         "matched_rule",
+        "rule_basis",
         "changed_by",
         "status",
         "flapping",
@@ -74,7 +76,33 @@ class DriftFindingAdmin(admin.ModelAdmin):
         "history",
     ]
     fields = readonly_fields
-    actions = ["acknowledge", "reopen", "accept", "create_exception", "ignore_path"]
+    actions = [
+        "acknowledge",
+        "reopen",
+        "accept",
+        "create_exception",
+        "ignore_path",
+        "ignore_path_for_type",
+        "ignore_path_in_group",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).annotate(severity_rank=rank_expression())
+
+    @admin.display(description="severity", ordering="severity_rank")
+    def ranked_severity(self, obj: DriftFinding) -> str:
+        return obj.severity
+
+    @admin.display(description="why this severity")
+    def rule_basis(self, obj: DriftFinding) -> str:
+        rule = selectors.rule_details(obj)
+        return format_html(
+            "{} <em>({})</em><br>{}<br>Reference: {}",
+            rule["name"],
+            rule["source"] or "rule no longer exists",
+            rule["rationale"] or "-",
+            rule["reference"] or "-",
+        )
 
     @admin.display(description="baseline (left) vs current (right)")
     def resource_diff(self, obj: DriftFinding) -> str:
@@ -187,6 +215,29 @@ class DriftFindingAdmin(admin.ModelAdmin):
             request,
             f"Added {added} ignore rule(s) to this tenant's drift rules; findings resolved.",
             messages.SUCCESS,
+        )
+
+    @admin.action(
+        description="Ignore this path on every resource of its type", permissions=["change"]
+    )
+    def ignore_path_for_type(self, request: HttpRequest, queryset: Any) -> None:
+        added = services.ignore_finding_paths(
+            queryset.values_list("pk", flat=True), actor=request.user.username, scope="type"
+        )
+        self.message_user(
+            request, f"Added {added} ignore rule(s) for resource types.", messages.SUCCESS
+        )
+
+    @admin.action(
+        description="Ignore this path on every resource of its resource group",
+        permissions=["change"],
+    )
+    def ignore_path_in_group(self, request: HttpRequest, queryset: Any) -> None:
+        added = services.ignore_finding_paths(
+            queryset.values_list("pk", flat=True), actor=request.user.username, scope="group"
+        )
+        self.message_user(
+            request, f"Added {added} ignore rule(s) for resource groups.", messages.SUCCESS
         )
 
 

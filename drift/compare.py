@@ -8,12 +8,27 @@ Normalised configs key named sub-objects by name, so paths read like
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from deepdiff import DeepDiff
 
 PathPart = str | int
+# Azure compares enum values ("Enabled", "TLS1_2") and names without regard to case and
+# returns them in either; a change of case alone is not drift. Free text (with spaces)
+# and tags keep their case.
+_ENUM_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9_.|-]{0,63}$")
+
+
+def _same_but_case(baseline: Any, current: Any, prefix: tuple[PathPart, ...]) -> bool:
+    return (
+        isinstance(baseline, str)
+        and isinstance(current, str)
+        and (not prefix or prefix[0] != "tags")
+        and baseline.casefold() == current.casefold()
+        and bool(_ENUM_LIKE.match(baseline))
+    )
 
 
 @dataclass(frozen=True)
@@ -66,7 +81,14 @@ def _value(level: Any, side: str) -> Any:
 def _deepdiff(baseline: Any, current: Any, prefix: tuple[PathPart, ...]) -> list[Change]:
     # threshold_to_diff_deeper=0: always report leaf paths (deepdiff otherwise reports a
     # whole object as one change once enough of its keys differ).
-    tree = DeepDiff(baseline, current, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
+    tree = DeepDiff(
+        baseline,
+        current,
+        view="tree",
+        verbose_level=2,
+        threshold_to_diff_deeper=0,
+        ignore_string_case=not prefix or prefix[0] != "tags",
+    )
     return [
         Change(
             path=prefix + tuple(level.path(output_format="list")),
@@ -101,6 +123,8 @@ def diff_configs(baseline: Any, current: Any, prefix: tuple[PathPart, ...] = ())
         return changes
     if isinstance(baseline, list) and isinstance(current, list):
         return sorted(_deepdiff(baseline, current, prefix), key=lambda c: [str(p) for p in c.path])
+    if _same_but_case(baseline, current, prefix):
+        return []
     return [Change(prefix, "modified", baseline, current)]
 
 

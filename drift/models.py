@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from drift.choices import SEVERITIES
+
 
 class Baseline(models.Model):
     """The approved configuration of the tenant; one baseline is active at a time."""
@@ -88,11 +90,8 @@ class DriftFinding(models.Model):
         ACCEPTED = "accepted", "accepted"
         RESOLVED = "resolved", "resolved"
 
-    class Severity(models.TextChoices):
-        LOW = "low", "low"
-        MEDIUM = "medium", "medium"
-        HIGH = "high", "high"
-        CRITICAL = "critical", "critical"
+    # One vocabulary, least severe first (drift.choices); sort by rank, never by name.
+    Severity = models.TextChoices("Severity", [(s.upper(), (s, s)) for s in SEVERITIES])
 
     resource_id = models.CharField(max_length=1024, db_index=True)
     resource_type = models.CharField(max_length=200, db_index=True)

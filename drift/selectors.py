@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django_tenants.utils import get_public_schema_name
 
 from configurations.models import Configuration, ConfigurationHistory
 from drift.models import Baseline, BaselineEntry, DriftFinding
+from drift.severity import RuleSet, usable_rule_set
+from tenants.models import Settings as TenantSettings
+from tenants.models import Tenant
 
 
 def active_baseline() -> Baseline | None:
@@ -68,3 +75,75 @@ def baseline_scopes(limit: int = 500) -> list[tuple[str, str]]:
             )
         )
     return choices
+
+
+def detection_rules(tenant: Tenant) -> tuple[dict[str, Any], RuleSet, list[str]]:
+    """(the tenant's drift_thresholds, its usable rule set, problems of rules left out).
+
+    Layers: the tenant's own rules, then the MSP's default rules (the public tenant's
+    drift_thresholds), then the shipped pack. Invalid stored rules are left out and
+    reported rather than stopping the pass (they are refused when saved). One query reads
+    both settings versions; the compiled rule set is reused while the documents are equal.
+    """
+    public = get_public_schema_name()
+    versions = dict(
+        TenantSettings.objects.filter(Q(tenant=tenant) | Q(tenant__schema_name=public))
+        .order_by("tenant__schema_name", "-last_updated", "-id")
+        .distinct("tenant__schema_name")
+        .values_list("tenant__schema_name", "drift_thresholds")
+    )
+    thresholds = versions.get(tenant.schema_name) or {}
+    msp_rules = None
+    if tenant.schema_name != public:
+        msp_rules = (versions.get(public) or {}).get("rules") or None
+        if msp_rules == thresholds.get("rules"):
+            msp_rules = None  # the tenant still has the copy it was onboarded with
+    rules, problems = _cached_rule_set(
+        json.dumps(thresholds, sort_keys=True), json.dumps(msp_rules, sort_keys=True)
+    )
+    return thresholds, rules, list(problems)
+
+
+@lru_cache(maxsize=256)
+def _cached_rule_set(thresholds: str, msp_rules: str) -> tuple[RuleSet, tuple[str, ...]]:
+    rules, problems = usable_rule_set(json.loads(thresholds), json.loads(msp_rules))
+    return rules, tuple(problems)
+
+
+def _rule_name(matched_rule: str) -> str:
+    """The rule's own name from a finding's matched_rule (drops "(secure direction)" and
+    "(escalated: N changes)" notes; rule names never contain " (")."""
+    return matched_rule.split(" (", 1)[0]
+
+
+def rule_index(tenant: Tenant) -> dict[str, dict[str, str]]:
+    """Rule name -> {source, id, rationale, reference} for every rule that can rate a
+    finding of ``tenant``: its own rules first, then the MSP's defaults, then the pack."""
+    index: dict[str, dict[str, str]] = {}
+    thresholds, rules, _ = detection_rules(tenant)
+    own = {str(spec.get("name") or "") for spec in thresholds.get("rules") or []}
+    for rule in rules.rules:
+        if rule.name in index:
+            continue
+        source = "tenant" if rule.name in own else ("pack" if rule.rule_id else "MSP default")
+        index[rule.name] = {
+            "source": source,
+            "id": rule.rule_id,
+            "rationale": rule.rationale,
+            "reference": rule.reference,
+        }
+    return index
+
+
+def rule_details(
+    finding: DriftFinding, index: dict[str, dict[str, str]] | None = None
+) -> dict[str, str]:
+    """The rule that rated ``finding``: name, source, id, rationale and reference (empty
+    strings for the fallback or a rule that no longer exists)."""
+    name = _rule_name(finding.matched_rule)
+    if index is None:
+        index = rule_index(Tenant.objects.get(schema_name=connection.schema_name))
+    found = index.get(name, {"source": "", "id": "", "rationale": "", "reference": ""})
+    if name == "default":
+        found = {**found, "source": "fallback", "rationale": "No rule matched this change."}
+    return {"name": name, **found}

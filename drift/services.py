@@ -15,11 +15,13 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from configurations.models import Configuration, ConfigurationHistory
+from drift.choices import SEVERITIES
 from drift.compare import Change, ResourceDrift, compare_resource
 from drift.models import (
     Baseline,
@@ -29,7 +31,8 @@ from drift.models import (
     DriftReport,
     PathActivity,
 )
-from drift.severity import IGNORE, SEVERITIES, RuleSet, build_rule_set
+from drift.selectors import detection_rules
+from drift.severity import IGNORE
 from drift.suppression import AcceptedDeviation, ExceptionMatcher, FlappingPolicy, glob_escape
 from tenants.models import FindingTrendPoint, Tenant, TenantStatus
 from tenants.selectors import current_settings
@@ -89,7 +92,8 @@ def _latest_callers(resource_ids: Iterable[str]) -> dict[str, str]:
 
 def _moved_resources(baseline: Baseline) -> tuple[int, list[str], list[str], list[str]]:
     """(resources compared, changed ids, added ids, removed ids), the hash comparison done in
-    PostgreSQL with one full join, so a pass with nothing changed moves no rows to Python."""
+    PostgreSQL with one full join, so a pass with nothing changed moves no rows to Python.
+    The baseline's size comes back in the same statement (its last row)."""
     entries = connection.ops.quote_name(BaselineEntry._meta.db_table)
     configs = connection.ops.quote_name(Configuration._meta.db_table)
     scope = "" if baseline.scope == "tenant" else baseline.scope
@@ -97,49 +101,57 @@ def _moved_resources(baseline: Baseline) -> tuple[int, list[str], list[str], lis
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT COALESCE(b.resource_id, c.resource_id), b.resource_id IS NOT NULL, "  # noqa: S608
-            f"c.resource_id IS NOT NULL FROM "
+            f"c.resource_id IS NOT NULL, NULL::bigint FROM "
             f"(SELECT resource_id, config_hash FROM {entries} WHERE baseline_id = %s) b "
             f"FULL OUTER JOIN (SELECT resource_id, config_hash FROM {configs} "
             f"WHERE deleted_at IS NULL AND resource_id LIKE %s) c ON b.resource_id = c.resource_id "
-            f"WHERE b.config_hash IS DISTINCT FROM c.config_hash",
-            [baseline.pk, like_prefix],
+            f"WHERE b.config_hash IS DISTINCT FROM c.config_hash "
+            f"UNION ALL SELECT NULL, NULL, NULL, "
+            f"(SELECT count(*) FROM {entries} WHERE baseline_id = %s)",
+            [baseline.pk, like_prefix, baseline.pk],
         )
         moved = cursor.fetchall()
-    changed = [rid for rid, approved, present in moved if approved and present]
-    added = [rid for rid, approved, present in moved if present and not approved]
-    removed = [rid for rid, approved, present in moved if approved and not present]
-    compared = baseline.entries.count() + len(added)
-    return compared, changed, added, removed
+    size = next(count for rid, _, _, count in moved if rid is None)
+    moved = [row for row in moved if row[0] is not None]
+    changed = [rid for rid, approved, present, _ in moved if approved and present]
+    added = [rid for rid, approved, present, _ in moved if present and not approved]
+    removed = [rid for rid, approved, present, _ in moved if approved and not present]
+    return size + len(added), changed, added, removed
 
 
 def find_drift(baseline: Baseline) -> tuple[int, list[ResourceDrift]]:
-    """(resources compared, drift per resource) between ``baseline`` and the present state."""
+    """(resources compared, drift per resource) between ``baseline`` and the present state.
+
+    The approved and present configurations of the moved resources come back in one
+    statement per batch (a full join on their ids), not one query per side.
+    """
     compared, changed, added, removed = _moved_resources(baseline)
+    entries = connection.ops.quote_name(BaselineEntry._meta.db_table)
+    configs = connection.ops.quote_name(Configuration._meta.db_table)
     drifts: list[ResourceDrift] = []
-    for batch in _batches(changed + added):
-        current = {
-            rid: (config, digest, rtype)
-            for rid, config, digest, rtype in Configuration.objects.filter(
-                resource_id__in=batch
-            ).values_list("resource_id", "config_data", "config_hash", "resource_type")
-        }
-        approved = {
-            rid: (config, digest)
-            for rid, config, digest in baseline.entries.filter(resource_id__in=batch).values_list(
-                "resource_id", "config", "config_hash"
+    for batch in _batches(changed + added + removed, 2000):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COALESCE(c.resource_id, b.resource_id), "  # noqa: S608
+                f"COALESCE(c.resource_type, b.resource_type), b.config, b.config_hash, "
+                f"c.config_data, c.config_hash FROM "
+                f"(SELECT resource_id, resource_type, config, config_hash FROM {entries} "
+                f"WHERE baseline_id = %s AND resource_id = ANY(%s)) b FULL OUTER JOIN "
+                f"(SELECT resource_id, resource_type, config_data, config_hash FROM {configs} "
+                f"WHERE deleted_at IS NULL AND resource_id = ANY(%s)) c "
+                f"ON b.resource_id = c.resource_id",
+                [baseline.pk, batch, batch],
             )
-        }
-        for rid in batch:
-            config, digest, rtype = current[rid]
-            before = approved.get(rid)
-            drift = compare_resource(rid, rtype, before, (config, digest))
+            rows = cursor.fetchall()
+        for rid, rtype, approved, approved_hash, present, present_hash in rows:
+            drift = compare_resource(
+                rid,
+                rtype,
+                None if approved_hash is None else (orjson.loads(approved), approved_hash),
+                None if present_hash is None else (orjson.loads(present), present_hash),
+            )
             if drift is not None:
                 drifts.append(drift)
-    for batch in _batches(removed):
-        for rid, rtype, config, digest in baseline.entries.filter(
-            resource_id__in=batch
-        ).values_list("resource_id", "resource_type", "config", "config_hash"):
-            drifts.append(compare_resource(rid, rtype, (config, digest), None))
     return compared, drifts
 
 
@@ -223,12 +235,10 @@ def run_detection(
     Changes matched by an ``ignore`` rule never become findings; changes covered by a live
     exception (same value, not expired) are suppressed and their findings marked accepted.
     When the value moves again or the exception expires, a new open finding is created,
-    so it is new for notifications too. Raises drift.severity.RuleSetError (before writing
-    anything) if the tenant's rules are invalid.
+    so it is new for notifications too. Stored rules that are invalid (saved before they
+    were validated) are left out and named in the report's error; the valid ones apply.
     """
-    version = current_settings(tenant)
-    thresholds = version.drift_thresholds if version else None
-    rules: RuleSet = build_rule_set(thresholds)
+    thresholds, rules, rule_problems = detection_rules(tenant)
     flapping_policy = FlappingPolicy.from_thresholds(thresholds)
     now = timezone.now()
     exceptions = _exception_matcher(now)
@@ -337,8 +347,16 @@ def run_detection(
         report.resolved = len(back_to_baseline)
         report.suppressed = len(suppressed)
         report.ignored = len(ignored_keys)
+        if rule_problems:
+            report.error = "invalid rules left out: " + "; ".join(rule_problems)
         report.save()
-    record_drift_status(tenant, report)
+    open_now = Counter(
+        f.severity
+        for key, f in existing.items()
+        if f.pk not in resolved_pks and key not in ignored_keys and key not in suppressed
+    )
+    open_now.update(f.severity for f in new_findings)
+    record_drift_status(tenant, report, counts=open_now)
     return report
 
 
@@ -350,13 +368,20 @@ def open_findings_by_severity() -> dict[str, int]:
     return {severity: counts.get(severity, 0) for severity in SEVERITIES}
 
 
-def record_drift_status(tenant: Tenant, report: DriftReport | None = None) -> None:
+def record_drift_status(
+    tenant: Tenant, report: DriftReport | None = None, counts: Counter[str] | None = None
+) -> None:
     """Copy open findings by severity into the public TenantStatus and today's trend point.
 
     Called after every detection pass and every lifecycle action, so the fleet page and
-    its 30-day trend read one public table instead of N schemas.
+    its 30-day trend read one public table instead of N schemas. A detection pass passes
+    the ``counts`` it already knows (saving a query per pass).
     """
-    counts = open_findings_by_severity()
+    counts = (
+        {severity: counts.get(severity, 0) for severity in SEVERITIES}
+        if counts is not None
+        else open_findings_by_severity()
+    )
     fields: dict[str, Any] = {"open_findings": counts}
     if report is not None:
         fields["last_detection_at"] = report.finished_at
@@ -478,20 +503,34 @@ def create_exceptions(
     return created
 
 
-def ignore_rule_for(finding: DriftFinding) -> dict[str, Any]:
-    """The drift_thresholds rule that ignores exactly this finding's resource and path."""
+IGNORE_SCOPES = ("resource", "type", "group")
+
+
+def ignore_rule_for(finding: DriftFinding, scope: str = "resource") -> dict[str, Any]:
+    """The drift_thresholds rule that ignores this finding's path on its resource, on every
+    resource of its type (``scope="type"``) or of its resource group (``"group"``)."""
+    rid = finding.resource_id.lower()
+    resource, where = glob_escape(rid), rid.rsplit("/", 1)[-1]
+    if scope == "type":
+        resource, where = "*", f"every {finding.resource_type.lower()}"
+    elif scope == "group":
+        group = rid.split("/providers/", 1)[0]
+        resource, where = glob_escape(group) + "/*", f"resource group {group.rsplit('/', 1)[-1]}"
+    elif scope != "resource":
+        raise ValueError(f"scope must be one of {IGNORE_SCOPES}")
     return {
-        "name": f"ignore {finding.path} on {finding.resource_id.rsplit('/', 1)[-1]}",
-        "resource": glob_escape(finding.resource_id.lower()),
+        "name": f"ignore {finding.path} on {where}",
+        "resource": resource,
         "resource_type": glob_escape(finding.resource_type.lower()),
         "path": "^" + re.escape(finding.path) + "$",
         "severity": IGNORE,
     }
 
 
-def ignore_finding_paths(finding_ids: Iterable[int], *, actor: str) -> int:
-    """Add an ignore rule for each finding's resource and path (a new settings version, at
-    the front of the tenant's rules) and resolve those findings; returns rules added."""
+def ignore_finding_paths(finding_ids: Iterable[int], *, actor: str, scope: str = "resource") -> int:
+    """Add an ignore rule for each finding's path on its resource, type or resource group
+    (``scope``; a new settings version, at the front of the tenant's rules) and resolve
+    those findings; returns rules added."""
     from tenants.services import update_settings
 
     tenant = _current_tenant()
@@ -499,7 +538,7 @@ def ignore_finding_paths(finding_ids: Iterable[int], *, actor: str) -> int:
     version = current_settings(tenant)
     thresholds = dict(version.drift_thresholds if version else {})
     rules = list(thresholds.get("rules") or [])
-    wanted = [ignore_rule_for(f) for f in findings]
+    wanted = [ignore_rule_for(f, scope) for f in findings]
     added = [rule for rule in wanted if rule not in rules]
     now = timezone.now()
     with transaction.atomic():

@@ -1,34 +1,56 @@
-"""Severity of drift: ordered rules from the tenant's ``drift_thresholds`` plus shipped ones.
+"""Severity of drift: ordered rules from the tenant's ``drift_thresholds``, the MSP's
+defaults and the shipped rule pack.
 
 Pure module (no Django). A rule matches a change by resource-type glob, a regular
 expression over the change's dotted path, optional change kinds, an optional condition
 on the new value, and optional ``where`` conditions checked on the object at the
 ``scope`` prefix of the path (so "an NSG rule that now allows SSH from Internet" is
-critical while the same path with ``Deny`` is not). First match wins; unmatched changes
-get the fallback severity. Escalation raises a resource's severity when more than N of
-its values changed in one pass. Invalid rules raise RuleSetError naming every problem,
-and no rule set is built half-way.
+critical while the same path with ``Deny`` is not). A rule with ``otherwise`` rates the
+secure direction of its property: when type and path match but the kind or condition
+does not (the value moved to a safe one), the change gets the ``otherwise`` severity.
+First match wins; unmatched changes get the fallback severity. Escalation raises a
+resource's severity when more than N of its values changed in one pass. Invalid rules
+raise RuleSetError naming every problem, and no rule set is built half-way.
+
+Expressions are RE2 (see :mod:`drift.patterns`): matching is linear in the input, and
+expressions that could backtrack catastrophically are refused when the rules are built.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
-import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from drift.choices import SEVERITIES, most_severe, severity_rank
 from drift.compare import Change, ResourceDrift
+from drift.patterns import PatternError, compile_pattern
 
-SEVERITIES = ("low", "medium", "high", "critical")
 IGNORE = "ignore"
 RULE_SEVERITIES = (*SEVERITIES, IGNORE)
 KINDS = ("modified", "added", "removed")
-CONDITION_OPS = ("equals", "in", "matches")
+CONDITION_OPS = ("equals", "in", "matches", "below")
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.json")
+SECURE_SUFFIX = " (secure direction)"
+PATH_CACHE_SIZE = 50_000
 _MISSING = object()
+
+__all__ = [
+    "IGNORE",
+    "SEVERITIES",
+    "Rule",
+    "RuleSet",
+    "RuleSetError",
+    "build_rule_set",
+    "default_rule_specs",
+    "rank",
+    "rule_problems",
+    "severity_rank",
+    "usable_rule_set",
+]
 
 
 class RuleSetError(ValueError):
@@ -40,25 +62,40 @@ class RuleSetError(ValueError):
 
 
 def rank(severity: str) -> int:
-    """Order of a severity (low=0 ... critical=3)."""
-    return SEVERITIES.index(severity)
+    """Order of a severity (low=0 ... critical=3); kept for callers of the old name."""
+    return severity_rank(severity)
+
+
+def _fold(value: Any) -> Any:
+    """Azure compares enum values case-insensitively; so do rule conditions."""
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
+        return a is b  # bool is an int in Python: True must not equal 1
+    return _fold(a) == _fold(b)
 
 
 @dataclass(frozen=True)
 class Condition:
-    """``equals`` a value, ``in`` a list (a list value matches if any element is in it), or
-    ``matches`` a regular expression (case-insensitive)."""
+    """``equals`` a value, ``in`` a list (a list value matches if any element is in it),
+    ``matches`` a regular expression (case-insensitive), or is a number ``below`` a bound.
+    String comparisons ignore case."""
 
     op: str
     operand: Any
-    pattern: re.Pattern[str] | None = None
+    pattern: Any = None
 
     def test(self, value: Any) -> bool:
         if self.op == "equals":
-            return value == self.operand
+            return _same(value, self.operand)
         if self.op == "in":
             values = value if isinstance(value, list) else [value]
-            return any(v in self.operand for v in values)
+            return any(_same(v, o) for v in values for o in self.operand)
+        if self.op == "below":
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            return number and value < self.operand
         return isinstance(value, str) and bool(self.pattern and self.pattern.search(value))
 
 
@@ -68,28 +105,51 @@ class Rule:
 
     name: str
     resource_type: str
-    path: re.Pattern[str]
+    path: Any
     severity: str
     resource: str = "*"
     kinds: frozenset[str] = frozenset(KINDS)
     condition: Condition | None = None
-    scope: re.Pattern[str] | None = None
+    scope: Any = None
     where: tuple[tuple[tuple[str, ...], Condition], ...] = ()
+    otherwise: str | None = None
+    rationale: str = ""
+    reference: str = ""
+    rule_id: str = ""
+
+    def applies_to_type(self, resource_type: str) -> bool:
+        """Can this rule classify resources of ``resource_type`` at all?"""
+        return fnmatch.fnmatchcase(resource_type, self.resource_type)
+
+    def evaluate(self, drift: ResourceDrift, change: Change) -> tuple[str, str] | None:
+        """(severity, rule name) if this rule classifies ``change``; None to try the next."""
+        if not self.path.search(change.dotted):
+            return None
+        return self.judge(drift, change)
+
+    def judge(self, drift: ResourceDrift, change: Change) -> tuple[str, str] | None:
+        """:meth:`evaluate` for a change whose path this rule is known to match."""
+        if self.resource != "*" and not fnmatch.fnmatchcase(
+            drift.resource_id.lower(), self.resource
+        ):
+            return None
+        holds = (
+            change.kind in self.kinds
+            and (self.condition is None or self.condition.test(change.new))
+            and (not self.where or self._where_holds(drift, change))
+        )
+        if holds:
+            return self.severity, self.name
+        if self.otherwise is not None:
+            return self.otherwise, self.name + SECURE_SUFFIX
+        return None
 
     def applies(self, drift: ResourceDrift, change: Change) -> bool:
-        """Does this rule classify ``change`` of ``drift``'s resource?"""
-        if not fnmatch.fnmatchcase(drift.resource_type, self.resource_type):
-            return False
-        if self.resource != "*" and not fnmatch.fnmatchcase(drift.resource_id, self.resource):
-            return False
-        if change.kind not in self.kinds and drift.kind not in self.kinds:
-            return False
-        dotted = change.dotted
-        if not self.path.search(dotted):
-            return False
-        if self.condition is not None and not self.condition.test(change.new):
-            return False
-        return not self.where or self._where_holds(drift, change)
+        """Does this rule rate ``change`` at its own severity?"""
+        return self.applies_to_type(drift.resource_type) and self.evaluate(drift, change) == (
+            self.severity,
+            self.name,
+        )
 
     def _where_holds(self, drift: ResourceDrift, change: Change) -> bool:
         config = drift.current if drift.current is not None else drift.baseline
@@ -113,7 +173,7 @@ def _get(node: Any, dotted: str) -> Any:
     return node
 
 
-def _node_at_scope(config: Any, change: Change, scope: re.Pattern[str]) -> Any:
+def _node_at_scope(config: Any, change: Change, scope: Any) -> Any:
     """The object at the shortest prefix of the change path that the scope regex matches."""
     for length in range(len(change.path) + 1):
         prefix = Change(change.path[:length], change.kind, None, None)
@@ -143,13 +203,35 @@ class RuleSet:
     rules: tuple[Rule, ...]
     fallback_severity: str = "medium"
     escalation: Escalation | None = None
-    _names: tuple[str, ...] = field(default=(), compare=False)
+    _by_type: dict[str, tuple[Rule, ...]] = field(default_factory=dict, compare=False)
+    _by_path: dict[tuple[str, str], tuple[Rule, ...]] = field(default_factory=dict, compare=False)
+
+    def rules_for(self, resource_type: str) -> tuple[Rule, ...]:
+        """The rules that can apply to ``resource_type``, in order (computed once per type)."""
+        found = self._by_type.get(resource_type)
+        if found is None:
+            found = tuple(r for r in self.rules if r.applies_to_type(resource_type))
+            self._by_type[resource_type] = found
+        return found
+
+    def rules_for_path(self, resource_type: str, dotted: str) -> tuple[Rule, ...]:
+        """The rules whose type and path match, in order. Paths repeat across resources
+        and passes, so each (type, path) is matched against the expressions once."""
+        key = (resource_type, dotted)
+        found = self._by_path.get(key)
+        if found is None:
+            found = tuple(r for r in self.rules_for(resource_type) if r.path.search(dotted))
+            if len(self._by_path) >= PATH_CACHE_SIZE:
+                self._by_path.clear()
+            self._by_path[key] = found
+        return found
 
     def classify(self, drift: ResourceDrift, change: Change) -> tuple[str, str]:
         """(severity, matched rule name) of one change."""
-        for rule in self.rules:
-            if rule.applies(drift, change):
-                return rule.severity, rule.name
+        for rule in self.rules_for_path(drift.resource_type, change.dotted):
+            result = rule.judge(drift, change)
+            if result is not None:
+                return result
         return self.fallback_severity, "default"
 
     def resource_severity(self, drift: ResourceDrift) -> tuple[str, list[tuple[Change, str, str]]]:
@@ -161,18 +243,26 @@ class RuleSet:
         """
         classified = [(change, *self.classify(drift, change)) for change in drift.changes]
         counted = [severity for _, severity, _ in classified if severity != IGNORE]
-        overall = max(counted, key=rank, default="low")
+        overall = most_severe(counted)
         if self.escalation and len(counted) > self.escalation.changes:
             floor = self.escalation.severity
-            overall = max(overall, floor, key=rank)
+            overall = most_severe((overall, floor))
             note = f" (escalated: {len(counted)} changes)"
             classified = [
                 (change, severity, rule)
-                if severity == IGNORE or rank(severity) >= rank(floor)
+                if severity == IGNORE or severity_rank(severity) >= severity_rank(floor)
                 else (change, floor, rule + note)
                 for change, severity, rule in classified
             ]
         return overall, classified
+
+
+def _compile_regex(text: Any, where: str, problems: list[str], *, ignore_case: bool = False) -> Any:
+    try:
+        return compile_pattern(text, ignore_case=ignore_case)
+    except PatternError as exc:
+        problems.append(f"{where}: the expression {text} {exc}")
+        return None
 
 
 def _compile_condition(spec: Any, where: str, problems: list[str]) -> Condition | None:
@@ -183,21 +273,13 @@ def _compile_condition(spec: Any, where: str, problems: list[str]) -> Condition 
     if op == "in" and not isinstance(operand, list):
         problems.append(f"{where}: 'in' needs a list")
         return None
-    if op == "matches":
-        try:
-            return Condition(op, operand, re.compile(str(operand), re.IGNORECASE))
-        except re.error as exc:
-            problems.append(f"{where}: bad regular expression {operand!r}: {exc}")
-            return None
-    return Condition(op, operand)
-
-
-def _compile_regex(text: Any, where: str, problems: list[str]) -> re.Pattern[str] | None:
-    try:
-        return re.compile(str(text))
-    except re.error as exc:
-        problems.append(f"{where}: bad regular expression {text!r}: {exc}")
+    if op == "below" and (not isinstance(operand, int | float) or isinstance(operand, bool)):
+        problems.append(f"{where}: 'below' needs a number")
         return None
+    if op == "matches":
+        pattern = _compile_regex(operand, where, problems, ignore_case=True)
+        return None if pattern is None else Condition(op, operand, pattern)
+    return Condition(op, operand)
 
 
 def _compile_rule(index: int, spec: Any, problems: list[str], origin: str) -> Rule | None:
@@ -210,6 +292,9 @@ def _compile_rule(index: int, spec: Any, problems: list[str], origin: str) -> Ru
     severity = spec.get("severity")
     if severity not in RULE_SEVERITIES:
         problems.append(f"{where}: severity must be one of {', '.join(RULE_SEVERITIES)}")
+    otherwise = spec.get("otherwise")
+    if otherwise is not None and otherwise not in RULE_SEVERITIES:
+        problems.append(f"{where}: otherwise must be one of {', '.join(RULE_SEVERITIES)}")
     if not isinstance(spec.get("resource_type"), str) or not spec["resource_type"]:
         problems.append(f"{where}: resource_type (a glob) is required")
     resource = spec.get("resource", "*")
@@ -247,40 +332,91 @@ def _compile_rule(index: int, spec: Any, problems: list[str], origin: str) -> Ru
         condition=condition,
         scope=scope,
         where=tuple(compiled_where),
+        otherwise=otherwise,
+        rationale=str(spec.get("rationale") or ""),
+        reference=str(spec.get("reference") or ""),
+        rule_id=str(spec.get("id") or ""),
     )
 
 
 @cache
+def rule_pack() -> dict[str, Any]:
+    """The shipped rule pack (rules, volatile-property notes, fallback) as data."""
+    return json.loads(DEFAULT_RULES_PATH.read_text("utf-8"))
+
+
 def default_rule_specs() -> tuple[dict[str, Any], ...]:
-    """The shipped rules as data."""
-    return tuple(json.loads(DEFAULT_RULES_PATH.read_text("utf-8"))["rules"])
+    """The shipped rules as data, in evaluation order."""
+    return tuple(rule_pack()["rules"])
 
 
-def build_rule_set(drift_thresholds: dict[str, Any] | None) -> RuleSet:
-    """Compile a tenant's ``drift_thresholds`` (own rules first, then the shipped ones).
+@cache
+def _compiled_pack() -> tuple[Rule, ...]:
+    problems: list[str] = []
+    rules = [_compile_rule(i, s, problems, "shipped") for i, s in enumerate(default_rule_specs())]
+    if problems:
+        raise RuleSetError(problems)
+    return tuple(r for r in rules if r is not None)
+
+
+def _compile_list(specs: Any, origin: str, problems: list[str]) -> list[Rule]:
+    if not isinstance(specs, list):
+        problems.append(f"{origin} rules must be a list")
+        return []
+    compiled = [_compile_rule(i, spec, problems, origin) for i, spec in enumerate(specs)]
+    return [r for r in compiled if r is not None]
+
+
+def rule_problems(drift_thresholds: Any) -> list[str]:
+    """Every problem of a ``drift_thresholds`` document's rules and escalation (empty when
+    it can be used); what the settings forms, API and service show next to the field."""
+    try:
+        build_rule_set(drift_thresholds if isinstance(drift_thresholds, dict) else {})
+    except RuleSetError as exc:
+        return exc.problems
+    return []
+
+
+def build_rule_set(
+    drift_thresholds: dict[str, Any] | None, msp_rules: list[dict[str, Any]] | None = None
+) -> RuleSet:
+    """Compile a tenant's ``drift_thresholds``: its own rules first, then the MSP's default
+    rules (``msp_rules``), then the shipped pack (unless ``use_default_rules`` is false).
 
     Raises RuleSetError listing every invalid rule; nothing is applied half-way.
     """
-    thresholds = drift_thresholds or {}
+    rule_set, problems = usable_rule_set(drift_thresholds, msp_rules)
+    if problems:
+        raise RuleSetError(problems)
+    return rule_set
+
+
+def usable_rule_set(
+    drift_thresholds: dict[str, Any] | None, msp_rules: list[dict[str, Any]] | None = None
+) -> tuple[RuleSet, list[str]]:
+    """The rule set without the invalid rules, and the problems of those left out.
+
+    Detection uses this form: a stored document that became invalid (saved before
+    save-time validation, or written around it) must not stop every later pass, and the
+    valid rules, ignore rules above all, keep applying.
+    """
+    thresholds = drift_thresholds if isinstance(drift_thresholds, dict) else {}
     problems: list[str] = []
-    tenant_specs = thresholds.get("rules") or []
-    if not isinstance(tenant_specs, list):
-        raise RuleSetError(["rules must be a list"])
-    rules = [_compile_rule(i, spec, problems, "tenant") for i, spec in enumerate(tenant_specs)]
-    if thresholds.get("use_default_rules", True):
-        rules += [
-            _compile_rule(i, spec, problems, "shipped")
-            for i, spec in enumerate(default_rule_specs())
-        ]
+    rules = _compile_list(thresholds.get("rules") or [], "tenant", problems)
+    if msp_rules:
+        rules += _compile_list(msp_rules, "MSP default", problems)
     escalation = None
     if thresholds.get("escalation"):
         spec = thresholds["escalation"]
-        if spec.get("severity") not in SEVERITIES or not isinstance(
-            spec.get("changes_per_resource"), int
+        if (
+            not isinstance(spec, dict)
+            or spec.get("severity") not in SEVERITIES
+            or not isinstance(spec.get("changes_per_resource"), int)
         ):
             problems.append("escalation needs changes_per_resource (an integer) and a severity")
         else:
             escalation = Escalation(spec["changes_per_resource"], spec["severity"])
-    if problems:
-        raise RuleSetError(problems)
-    return RuleSet(rules=tuple(r for r in rules if r is not None), escalation=escalation)
+    if thresholds.get("use_default_rules", True):
+        rules += _compiled_pack()
+    fallback = rule_pack().get("fallback_severity", "medium")
+    return RuleSet(rules=tuple(rules), fallback_severity=fallback, escalation=escalation), problems

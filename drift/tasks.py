@@ -1,20 +1,46 @@
-"""Drift tasks (queue ``drift``); the tenant schema arrives in the message header."""
+"""Drift tasks (queue ``drift``); the tenant schema arrives in the message header.
+
+A detection pass has a soft and a hard time limit (``DRIFT_TASK_SOFT_TIME_LIMIT`` /
+``DRIFT_TASK_TIME_LIMIT`` seconds), so one tenant's pass holds a worker for at most its
+own budget and never delays the other tenants' passes beyond it.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from driftdetector.celery import app
 
+logger = logging.getLogger(__name__)
 
-@app.task(name="drift.tasks.detect_drift")
+
+@app.task(
+    name="drift.tasks.detect_drift",
+    soft_time_limit=settings.DRIFT_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.DRIFT_TASK_TIME_LIMIT,
+)
 def detect_drift(poll_run_id: int | None = None) -> dict[str, Any]:
     """Run a detection pass for the task's tenant (queued after each successful collection)."""
+    from drift.models import DriftReport
     from drift.services import run_detection
     from tenants.models import Tenant
 
     tenant = Tenant.objects.get(schema_name=connection.schema_name)
-    report = run_detection(tenant, poll_run_id=poll_run_id)
+    started = timezone.now()
+    try:
+        report = run_detection(tenant, poll_run_id=poll_run_id)
+    except SoftTimeLimitExceeded:
+        # The pass's transaction rolled back; mark its report so the gap is visible.
+        message = f"stopped after {settings.DRIFT_TASK_SOFT_TIME_LIMIT}s (soft time limit)"
+        DriftReport.objects.filter(started_at__gte=started, finished_at__isnull=True).update(
+            finished_at=timezone.now(), error=message
+        )
+        logger.error("drift pass of %s %s", tenant.slug, message)
+        return {"tenant": tenant.slug, "error": message}
     return {"tenant": tenant.slug, "report": report.pk, "by_severity": report.by_severity}

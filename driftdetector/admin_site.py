@@ -45,11 +45,12 @@ class DriftAdminSite(SignInThroughAllauth, admin.AdminSite):
 
     def fleet_view(self, request: HttpRequest) -> TemplateResponse:
         """The MSP's daily screen: every customer tenant with poll state, open drift by
-        severity and its 30-day trend, sortable by any column (``?o=-critical``)."""
+        severity and its 30-day trend, sortable by any column (default ``?o=-worst``: by
+        critical findings, then high, medium and low)."""
         from tenants.charts import polyline_points
         from tenants.selectors import FLEET_SORT_KEYS, fleet_rows, fleet_trend
 
-        order = request.GET.get("o", "-critical")
+        order = request.GET.get("o", "-worst")
         rows = fleet_rows(order)
         total = fleet_trend({row["tenant"].pk: row["trend"] for row in rows})
         known = [v for v in total if v is not None]

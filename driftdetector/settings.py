@@ -234,6 +234,10 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One tenant's detection pass may hold a worker this long (soft: the pass is stopped and
+# its report marked; hard: the worker process is replaced).
+DRIFT_TASK_SOFT_TIME_LIMIT = env.int("DRIFT_TASK_SOFT_TIME_LIMIT", default=120)
+DRIFT_TASK_TIME_LIMIT = env.int("DRIFT_TASK_TIME_LIMIT", default=150)
 CELERY_TIMEZONE = TIME_ZONE
 
 # Azure endpoints: the public cloud by default, the local simulator in the demo and tests.

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
+from drift.choices import SEVERITIES
 from tenants.defaults import default_settings
 from tenants.models import Settings as TenantSettings
 from tenants.models import Tenant
@@ -55,6 +56,7 @@ FLEET_SORT_KEYS = (
     "medium",
     "low",
     "open",
+    "worst",
 )
 TREND_DAYS = 30
 
@@ -64,8 +66,10 @@ def _sort_value(row: dict, key: str) -> tuple:
     findings = (status.open_findings if status else None) or {}
     if key in ("name", "slug"):
         return (getattr(row["tenant"], key).lower(),)
-    if key in ("critical", "high", "medium", "low"):
+    if key in SEVERITIES:
         return (findings.get(key, 0),)
+    if key == "worst":  # most critical first, then high, ... (ranks, not names)
+        return tuple(findings.get(severity, 0) for severity in reversed(SEVERITIES))
     if key == "open":
         return (sum(findings.values()),)
     if key == "resources":

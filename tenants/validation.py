@@ -87,6 +87,12 @@ def settings_errors(field: str, value: Any) -> list[str]:
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
         )
         messages.append(f"{field}{where}: {error.message}")
+    if field == "drift_thresholds" and not messages:
+        # The schema checks shapes; compiling the rules checks what it cannot: regular
+        # expressions that do not compile or could backtrack catastrophically.
+        from drift.severity import rule_problems
+
+        messages.extend(f"{field}: {problem}" for problem in rule_problems(value))
     return messages
 
 

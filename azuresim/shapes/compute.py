@@ -39,9 +39,12 @@ def managed_disk(ctx: GenContext) -> dict[str, Any]:
         "timeCreated": azure_time(ctx.rng),
         "uniqueId": guid(ctx.rng),
         "diskState": "Attached",
+        "diskSizeBytes": 0,
         "osType": "Linux",
         "hyperVGeneration": "V2",
     }
+    properties["diskSizeBytes"] = properties["diskSizeGB"] * 1024**3
+    properties["LastOwnershipUpdateTime"] = properties["timeCreated"]
     sku = {"name": ctx.rng.choice(["Premium_LRS", "StandardSSD_LRS"]), "tier": "Premium"}
     return row(ctx, "Microsoft.Compute/disks", name, rid, properties, sku=sku, managed_by=vm_id)
 

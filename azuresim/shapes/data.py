@@ -85,17 +85,20 @@ def key_vault(ctx: GenContext) -> dict[str, Any]:
                 },
             }
         )
-    properties = {
+    sku = {"family": "A", "name": ctx.rng.choice(["standard", "premium"])}
+    disk_encryption = ctx.rng.random() < 0.3
+    soft_delete = ctx.rng.random() < 0.95
+    purge_protection = ctx.rng.random() < 0.5
+    properties: dict[str, Any] = {
         "provisioningState": "Succeeded",
-        "sku": {"family": "A", "name": ctx.rng.choice(["standard", "premium"])},
+        "sku": sku,
         "tenantId": ctx.tenant_id,
         "accessPolicies": access_policies,
         "enabledForDeployment": False,
-        "enabledForDiskEncryption": ctx.rng.random() < 0.3,
+        "enabledForDiskEncryption": disk_encryption,
         "enabledForTemplateDeployment": False,
-        "enableSoftDelete": ctx.rng.random() < 0.95,
+        "enableSoftDelete": soft_delete,
         "softDeleteRetentionInDays": 90,
-        "enablePurgeProtection": ctx.rng.random() < 0.5,
         "enableRbacAuthorization": rbac,
         "vaultUri": f"https://{name}.vault.azure.net/",
         "publicNetworkAccess": ctx.rng.choice(["Enabled", "Disabled"]),
@@ -106,6 +109,9 @@ def key_vault(ctx: GenContext) -> dict[str, Any]:
             "virtualNetworkRules": [],
         },
     }
+    if purge_protection:
+        # Azure accepts only true (and it cannot be turned off again); "off" is absent.
+        properties["enablePurgeProtection"] = True
     return row(ctx, "Microsoft.KeyVault/vaults", name, rid, properties)
 
 
@@ -137,12 +143,20 @@ def sql_database(ctx: GenContext) -> dict[str, Any]:
     """Microsoft.Sql/servers/databases under the block's SQL server."""
     server = ctx.name("sql", layout.SQL_SERVER)
     name, rid = naming.identity(ctx)
-    properties = {
+    status = ctx.rng.choice(["Online", "Online", "Paused"])
+    database_id = guid(ctx.rng)
+    created = azure_time(ctx.rng)
+    properties: dict[str, Any] = {
         "collation": "SQL_Latin1_General_CP1_CI_AS",
         "maxSizeBytes": 34359738368,
-        "status": ctx.rng.choice(["Online", "Online", "Paused"]),
-        "databaseId": guid(ctx.rng),
-        "creationDate": azure_time(ctx.rng),
+        "status": status,
+        "databaseId": database_id,
+        "creationDate": created,
+        # Serverless databases report when they last paused and resumed (read-only).
+        "pausedDate": created,
+        "resumedDate": created,
+        "earliestRestoreDate": created,
+        "maxLogSizeBytes": 68719476736,
         "currentServiceObjectiveName": "GP_S_Gen5_1",
         "requestedServiceObjectiveName": "GP_S_Gen5_1",
         "defaultSecondaryLocation": "northeurope",

@@ -96,7 +96,11 @@ def log_analytics_workspace(ctx: GenContext) -> dict[str, Any]:
         "sku": {"name": "PerGB2018", "lastSkuUpdate": azure_time(ctx.rng)},
         "retentionInDays": ctx.rng.choice([30, 90, 365]),
         "features": {"enableLogAccessUsingOnlyResourcePermissions": True},
-        "workspaceCapping": {"dailyQuotaGb": -1.0},
+        "workspaceCapping": {
+            "dailyQuotaGb": -1.0,
+            "quotaNextResetTime": "2024-01-02T00:00:00Z",
+            "dataIngestionStatus": "RespectQuota",
+        },
         "publicNetworkAccessForIngestion": "Enabled",
         "publicNetworkAccessForQuery": ctx.rng.choice(["Enabled", "Disabled"]),
         "createdDate": azure_time(ctx.rng),

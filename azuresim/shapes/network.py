@@ -209,6 +209,7 @@ def network_interface(ctx: GenContext) -> dict[str, Any]:
         "macAddress": "00-0D-3A-" + "-".join(f"{ctx.rng.randrange(256):02X}" for _ in range(3)),
         "enableAcceleratedNetworking": ctx.rng.random() < 0.5,
         "enableIPForwarding": False,
+        "vnetEncryptionSupported": False,
         "primary": True,
         "virtualMachine": {"id": vm_id},
         "nicType": "Standard",

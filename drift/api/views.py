@@ -14,6 +14,8 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts.api.permissions import TenantAccess
+from drift import selectors
+from drift.choices import rank_expression
 from drift.models import DriftFinding, DriftReport
 from drift.services import UNRESOLVED
 
@@ -38,6 +40,7 @@ EXPORT_FIELDS = [
 
 class FindingSerializer(serializers.ModelSerializer):
     tenant = serializers.SerializerMethodField()
+    rule = serializers.SerializerMethodField()
 
     class Meta:
         model = DriftFinding
@@ -45,16 +48,23 @@ class FindingSerializer(serializers.ModelSerializer):
             "tenant",
             "resolved_at",
             "exception",
+            "rule",
         ]
 
     def get_tenant(self, obj: DriftFinding) -> dict[str, Any]:
         tenant = self.context["request"].tenant
         return {"id": tenant.pk, "slug": tenant.slug}
 
+    def get_rule(self, obj: DriftFinding) -> dict[str, str]:
+        """The rule that rated the finding, with its rationale and reference."""
+        if "rule_index" not in self.context:  # once per response, not per finding
+            self.context["rule_index"] = selectors.rule_index(self.context["request"].tenant)
+        return selectors.rule_details(obj, self.context["rule_index"])
+
 
 class FindingList(generics.ListAPIView):
-    """Findings, newest first; ``?status=``, ``?severity=``, ``?kind=`` and ``?flapping=true``
-    filter."""
+    """Findings, newest first (``?order=severity``: most severe first); ``?status=``,
+    ``?severity=``, ``?kind=`` and ``?flapping=true`` filter."""
 
     serializer_class = FindingSerializer
     permission_classes = [TenantAccess]
@@ -62,6 +72,8 @@ class FindingList(generics.ListAPIView):
 
     def get_queryset(self):
         queryset = DriftFinding.objects.order_by("-last_seen")
+        if self.request.query_params.get("order") == "severity":
+            queryset = queryset.order_by(rank_expression().desc(), "-last_seen")
         for param in ("status", "severity", "kind"):
             if self.request.query_params.get(param):
                 queryset = queryset.filter(**{param: self.request.query_params[param]})
@@ -111,7 +123,9 @@ class OpenFindingsExport(APIView):
     def get(self, request: Request) -> HttpResponse:
         fmt = "json" if request.query_params.get("as") == "json" else "csv"
         findings = list(
-            DriftFinding.objects.filter(status__in=UNRESOLVED).order_by("severity", "resource_id")
+            DriftFinding.objects.filter(status__in=UNRESOLVED).order_by(
+                rank_expression().desc(), "resource_id"
+            )
         )
         return _export(findings, request.tenant, fmt, "open-findings")
 
@@ -137,7 +151,7 @@ class ReportExport(APIView):
             }
         }
         return _export(
-            list(report.findings.order_by("severity", "resource_id")),
+            list(report.findings.order_by(rank_expression().desc(), "resource_id")),
             request.tenant,
             fmt,
             f"drift-report-{report.pk}",

@@ -59,7 +59,8 @@ def test_estate_through_graph_has_many_types_and_real_shapes(sim, make_tenant):
     assert nsg["etag"].startswith('W/"') and nsg["properties"]["resourceGuid"]
     assert by_type["microsoft.network/virtualnetworks"]["properties"]["subnets"]
     vault = by_type["microsoft.keyvault/vaults"]["properties"]
-    assert {"enableSoftDelete", "enablePurgeProtection"} <= set(vault)
+    assert "enableSoftDelete" in vault
+    assert vault.get("enablePurgeProtection", True) is True, "Azure never returns false"
     role = by_type["microsoft.authorization/roleassignments"]["properties"]
     assert role["roleDefinitionId"].rsplit("/", 1)[-1] in {
         "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
@@ -100,3 +101,17 @@ def test_merge_patch_semantics():
     patched = merge_patch(target, {"b": {"c": None, "e": 4}, "l": [3], "n": "x"})
     assert patched == {"a": 1, "b": {"d": 3, "e": 4}, "l": [3], "n": "x"}
     assert target["b"] == {"c": 2, "d": 3}
+
+
+def test_key_vault_purge_protection_is_true_or_absent_never_false():
+    """Azure refuses enablePurgeProtection=false (and cannot turn it off again)."""
+    import random
+
+    from azuresim.shapes import data
+    from azuresim.shapes.common import GenContext
+
+    seen = set()
+    for seed in range(40):
+        ctx = GenContext(random.Random(seed), "t", "s", "rg", "westeurope", 7, 0, "tok")
+        seen.add(data.key_vault(ctx)["properties"].get("enablePurgeProtection", "absent"))
+    assert seen == {True, "absent"}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from configurations.models import Configuration
 from drift import services
 from drift.models import Baseline, BaselineEntry, DriftFinding
-from drift.severity import RuleSetError
+from tenants.models import Settings as TenantSettings
 from tenants.models import TenantStatus
 from tenants.services import update_settings
 from tests.drift.helpers import detect, in_schema, open_findings
@@ -114,18 +115,32 @@ def test_a_baseline_resource_that_no_longer_exists_is_a_removed_finding(
     assert removed[0].baseline_value["id"] == vault.resource_id
 
 
-def test_invalid_rules_refuse_the_pass_before_anything_is_written(collected, collect, sim_client):
-    update_settings(
-        collected,
-        actor="t",
-        drift_thresholds={"rules": [{"resource_type": "*", "path": "(", "severity": "low"}]},
-    )
-    open_ssh_to_internet(sim_client, collected)
+@pytest.mark.parametrize("pattern", ["(", r"^([a-zA-Z.]+)+\d$"])
+def test_invalid_or_catastrophic_rules_are_refused_at_save_and_cannot_stop_detection(
+    collected, collect, sim_client, pattern
+):
+    thresholds = {
+        "rules": [
+            {"resource_type": "*", "path": "^tags", "severity": "ignore"},
+            {"resource_type": "*", "path": pattern, "severity": "low"},
+        ]
+    }
+    with pytest.raises(ValidationError) as excinfo:
+        update_settings(collected, actor="t", drift_thresholds=thresholds)
+    [message] = excinfo.value.message_dict["drift_thresholds"]
+    assert "tenant rule 2 path" in message and pattern in message
+    # A document stored before validation existed (or written around it) is not fatal:
+    # the bad rule is left out and named on the report, the good ones still apply.
+    version = update_settings(collected, actor="t")
+    TenantSettings.objects.filter(pk=version.pk).update(drift_thresholds=thresholds)
+    nsg = open_ssh_to_internet(sim_client, collected)
+    sim_client.modify_resource(nsg.resource_id, {"tags": {"attacker": "x" * 5000 + "!"}})
     collect(collected)
-    before = in_schema(collected, lambda: DriftFinding.objects.count())
-    with pytest.raises(RuleSetError, match="bad regular expression"):
-        detect(collected)
-    assert in_schema(collected, lambda: DriftFinding.objects.count()) == before
+    report = detect(collected)
+    assert "invalid rules left out" in report.error and "tenant rule 2" in report.error
+    paths = {f.path for f in open_findings(collected)}
+    assert any(p.startswith("properties.securityRules.") for p in paths)
+    assert not any(p.startswith("tags") for p in paths), "the valid ignore rule still applies"
 
 
 def test_baseline_from_a_resource_group_covers_only_it(collected):

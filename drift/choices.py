@@ -1,0 +1,52 @@
+"""The drift severity vocabulary, defined once: names, order and database ordering.
+
+Pure module (no Django imports at module level except in :func:`rank_expression`). Every
+place that lists, compares, sorts or escalates severities uses these ranks, never the
+alphabetical order of the names (which puts "critical" before "low" and "high" before
+"medium").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LOW = "low"
+MEDIUM = "medium"
+HIGH = "high"
+CRITICAL = "critical"
+
+#: Severities from least to most severe; the index is the rank.
+SEVERITIES: tuple[str, ...] = (LOW, MEDIUM, HIGH, CRITICAL)
+SEVERITY_RANKS: dict[str, int] = {name: index for index, name in enumerate(SEVERITIES)}
+#: (value, label) pairs for model and form choices, least severe first.
+SEVERITY_CHOICES: tuple[tuple[str, str], ...] = tuple((s, s) for s in SEVERITIES)
+
+
+def severity_rank(severity: str) -> int:
+    """Rank of ``severity`` (low=0 ... critical=3); ValueError for an unknown name."""
+    try:
+        return SEVERITY_RANKS[severity]
+    except KeyError:
+        raise ValueError(f"unknown severity {severity!r}; use one of {SEVERITIES}") from None
+
+
+def most_severe(severities: Any, default: str = LOW) -> str:
+    """The highest-ranked of ``severities`` (``default`` when there are none)."""
+    return max(severities, key=severity_rank, default=default)
+
+
+def at_least(severity: str, floor: str) -> bool:
+    """Is ``severity`` ranked at or above ``floor``?"""
+    return severity_rank(severity) >= severity_rank(floor)
+
+
+def rank_expression(field: str = "severity") -> Any:
+    """A database expression giving ``field``'s rank, for ``order_by`` (most severe first
+    with ``.desc()``); unknown values rank below low."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    return Case(
+        *(When(**{field: name}, then=Value(rank)) for name, rank in SEVERITY_RANKS.items()),
+        default=Value(-1),
+        output_field=IntegerField(),
+    )
