@@ -7,6 +7,7 @@ from typing import Any
 from django.db import connection
 
 from driftdetector.celery import app
+from driftdetector.pipeline import publish
 
 
 @app.task(name="drift.tasks.detect_drift")
@@ -17,4 +18,5 @@ def detect_drift(poll_run_id: int | None = None) -> dict[str, Any]:
 
     tenant = Tenant.objects.get(schema_name=connection.schema_name)
     report = run_detection(tenant, poll_run_id=poll_run_id)
+    publish("detection_finished", schema_name=tenant.schema_name, report_id=report.pk)
     return {"tenant": tenant.slug, "report": report.pk, "by_severity": report.by_severity}
