@@ -15,6 +15,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -181,7 +182,9 @@ def send_email(channel: Channel, message: dict[str, Any], msg_id: str) -> Outcom
             if len(refused) == len(channel.addresses):
                 smtp.rset()
                 raise smtplib.SMTPRecipientsRefused(refused)
-            code, reply = smtp.data(mail.as_bytes())
+            code, reply = smtp.data(mail.as_bytes(policy=email_policy.SMTP))
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
             reply_text = f"{code} {reply.decode(errors='replace')}"[:300]
     except smtplib.SMTPResponseException as exc:
         reply = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"[:300]

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from notifications import inbox as inbox_module
+from tests.drift.conftest import collected  # noqa: F401  (a collected tenant with a baseline)
 
 
 @pytest.fixture(scope="session")
