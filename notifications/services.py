@@ -141,11 +141,14 @@ def create_channel(
     addresses: Sequence[str] = (),
     secret: str = "",
 ) -> Channel:
-    """Create a validated channel; a webhook without a secret gets a generated one."""
+    """Create a validated channel (a webhook needs its ``whsec_`` signing secret)."""
     addresses = [a.strip() for a in addresses if a.strip()]
     validate_channel(kind=kind, url=url, addresses=addresses)
     if kind == ChannelKind.WEBHOOK:
-        secret = secret or generate_secret()
+        if not secret:
+            raise ValidationError(
+                {"secret": "give a signing secret: whsec_ + base64 of 24-64 random bytes"}
+            )
         _check_secret(secret)
     elif secret:
         raise ValidationError({"secret": "only webhook channels are signed"})
@@ -196,13 +199,13 @@ def update_channel(
     return channel
 
 
-def rotate_secret(*, channel: Channel, actor: str) -> str:
-    """Give a webhook channel a new secret; the old one stays valid for a day. Returns it."""
+def rotate_secret(*, channel: Channel, actor: str, secret: str) -> Channel:
+    """Give a webhook channel a new secret; the old one stays valid (and signed with) for a day."""
     if channel.kind != ChannelKind.WEBHOOK:
         raise ValidationError({"secret": "only webhook channels are signed"})
-    secret = generate_secret()
-    update_channel(channel=channel, actor=actor, secret=secret)
-    return secret
+    if not secret:
+        raise ValidationError({"secret": "give the new secret"})
+    return update_channel(channel=channel, actor=actor, secret=secret)
 
 
 def delete_channel(*, channel: Channel, actor: str) -> None:
@@ -319,20 +322,20 @@ def create_rule(
     return rule
 
 
-def snooze(
+def validate_snooze(
     *,
-    actor: str,
-    until: datetime,
+    until: datetime | None,
     reason: str,
     finding_id: int | None = None,
     rule_id: int | None = None,
-) -> Snooze:
-    """Silence one finding or one rule until ``until`` (at most 90 days; a reason is required)."""
+) -> None:
+    """Raise ValidationError (per field) unless this is a valid snooze: on exactly one
+    finding or rule, ending in the future within 90 days, with a reason."""
     now = timezone.now()
     errors: dict[str, str] = {}
     if (finding_id is None) == (rule_id is None):
         errors["finding"] = "snooze either a finding or a rule"
-    if until <= now:
+    if until is None or until <= now:
         errors["until"] = "a snooze ends in the future"
     elif until - now > MAX_SNOOZE:
         errors["until"] = "a snooze lasts at most 90 days (there is no permanent mute)"
@@ -344,6 +347,18 @@ def snooze(
         errors["rule"] = f"no rule {rule_id}"
     if errors:
         raise ValidationError(errors)
+
+
+def snooze(
+    *,
+    actor: str,
+    until: datetime,
+    reason: str,
+    finding_id: int | None = None,
+    rule_id: int | None = None,
+) -> Snooze:
+    """Silence one finding or one rule until ``until`` (at most 90 days; a reason is required)."""
+    validate_snooze(until=until, reason=reason, finding_id=finding_id, rule_id=rule_id)
     row = Snooze.objects.create(
         finding_id=finding_id, rule_id=rule_id, until=until, reason=reason, created_by=actor
     )

@@ -12,6 +12,8 @@ from notifications import services
 
 def channel(kind: str, url: str = "", *, name: str | None = None, **kwargs):
     """A channel created through the service (validated like admin and API input)."""
+    if kind == "webhook":
+        kwargs.setdefault("secret", services.generate_secret())
     return services.create_channel(
         name=name or f"{kind} channel", kind=kind, url=url, actor="test", **kwargs
     )
