@@ -343,6 +343,9 @@ NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=16)
 # Retries due within this many seconds go out as a countdown; later ones wait in the
 # Delivery table for the sweep (never near the broker's visibility timeout).
 NOTIFY_COUNTDOWN_MAX_SECONDS = env.float("NOTIFY_COUNTDOWN_MAX_SECONDS", default=60.0)
+# A send claims its delivery for this long; a worker killed mid-send leaves it to the
+# sweep after the lease (same webhook-id, so receivers drop the repeat). > the timeout.
+NOTIFY_LEASE_SECONDS = env.float("NOTIFY_LEASE_SECONDS", default=60.0)
 # A channel is disabled after a 410 or this many failed attempts in a row.
 NOTIFY_DISABLE_AFTER_FAILURES = env.int("NOTIFY_DISABLE_AFTER_FAILURES", default=20)
 NOTIFY_BASE_URL = env.str("NOTIFY_BASE_URL", default="http://127.0.0.1:8000")

@@ -630,9 +630,8 @@ def _merge(delivery: Delivery, items: list[dict[str, Any]], tenant: Tenant) -> N
 
 
 def _enqueue_send(delivery_id: int, *, delay: float, schema_name: str) -> None:
-    grace = delay + settings.NOTIFY_TIMEOUT_SECONDS * 3 + 30
     Delivery.objects.filter(pk=delivery_id).update(
-        enqueued_until=timezone.now() + timedelta(seconds=grace)
+        enqueued_until=timezone.now() + timedelta(seconds=delay) + _lease()
     )
     enqueue(
         SEND_TASK,
@@ -654,7 +653,7 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 
 
 def _lease() -> timedelta:
-    return timedelta(seconds=settings.NOTIFY_TIMEOUT_SECONDS * 3 + 30)
+    return timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
 
 
 def attempt_delivery(*, delivery_id: int, force: bool = False) -> Delivery | None:
