@@ -356,3 +356,5 @@ NOTIFY_SMTP_USER = _NOTIFY_SMTP.username or ""
 NOTIFY_SMTP_PASSWORD = _NOTIFY_SMTP.password or ""
 NOTIFY_SMTP_STARTTLS = env.bool("NOTIFY_SMTP_STARTTLS", default=False)
 NOTIFY_EMAIL_FROM = env.str("NOTIFY_EMAIL_FROM", default=DEFAULT_FROM_EMAIL)
+# The local inbox of `make run` (python -m notifications.inbox), where the demo's channels point.
+DEMO_INBOX_URL = env.str("DEMO_INBOX_URL", default="http://127.0.0.1:8025")
