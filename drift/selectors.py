@@ -112,3 +112,14 @@ def expired_exception_paths(findings: list[DriftFinding], *, at: Any) -> set[tup
     ).values_list("resource_id", "path")
     wanted = {(f.resource_id, f.path) for f in findings}
     return {row for row in rows if row in wanted}
+
+
+def reports_finished_between(start: Any, end: Any) -> list[int]:
+    """Ids of detection reports that finished in [start, end)."""
+    from drift.models import DriftReport
+
+    return list(
+        DriftReport.objects.filter(finished_at__gte=start, finished_at__lt=end).values_list(
+            "pk", flat=True
+        )
+    )

@@ -176,3 +176,14 @@ class Snooze(models.Model):
     def __str__(self) -> str:
         target = f"finding {self.finding_id}" if self.finding_id else f"rule {self.rule_id}"
         return f"snooze {target} until {self.until:%Y-%m-%d %H:%M}"
+
+
+class EvaluatedReport(models.Model):
+    """A detection report whose notifications were worked out (written with its deliveries),
+    so the sweep can find reports whose evaluation was lost with a killed worker."""
+
+    report_id = models.PositiveIntegerField(unique=True)
+    evaluated_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"report {self.report_id} evaluated"

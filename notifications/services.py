@@ -35,7 +35,11 @@ from django.utils import timezone
 from auditlog.services import record_platform_event
 from configurations.selectors import poll_runs
 from drift.models import DriftFinding
-from drift.selectors import expired_exception_paths, findings_changed_by_report
+from drift.selectors import (
+    expired_exception_paths,
+    findings_changed_by_report,
+    reports_finished_between,
+)
 from drift.severity import SEVERITIES
 from driftdetector.pipeline import enqueue
 from notifications import messages, ssrf, transports
@@ -45,6 +49,7 @@ from notifications.models import (
     Delivery,
     DeliveryAttempt,
     DeliveryItem,
+    EvaluatedReport,
     NotificationRule,
     Snooze,
 )
@@ -433,9 +438,12 @@ def evaluate_report(*, report_id: int) -> list[int]:
     Idempotent: a redelivered task finds the deliveries by their keys and adds nothing.
     """
     tenant = _tenant()
+    if EvaluatedReport.objects.filter(report_id=report_id).exists():
+        return []
     changes = findings_changed_by_report(report_id)
     rules = list(NotificationRule.objects.filter(enabled=True).prefetch_related("channels"))
     if not rules or not any(changes.values()):
+        EvaluatedReport.objects.get_or_create(report_id=report_id)
         return []
     now = timezone.now()
     opened = changes["opened"]
@@ -473,9 +481,11 @@ def evaluate_report(*, report_id: int) -> list[int]:
                     key = (finding.pk, rule.pk, channel.pk)
                     if key in told and key not in told_resolved:
                         groups[(rule, channel)].append(_item(tenant, finding, Event.RESOLVED))
-    return _create_deliveries(
-        tenant, groups, report_id=report_id, now=now, key=f"report{report_id}"
-    )
+    with transaction.atomic():
+        EvaluatedReport.objects.get_or_create(report_id=report_id)
+        return _create_deliveries(
+            tenant, groups, report_id=report_id, now=now, key=f"report{report_id}"
+        )
 
 
 def evaluate_poll_run(*, poll_run_id: int) -> list[int]:
@@ -762,10 +772,27 @@ def due_delivery_ids(*, limit: int = 1000) -> list[int]:
 
 
 def queue_due_deliveries() -> int:
-    """Queue a send task for each due delivery of this tenant (the beat sweep); returns how many."""
+    """Queue a send task for each due delivery of this tenant (the beat sweep); returns how many.
+
+    Also queues the evaluation of detection reports that finished more than a lease ago
+    (within the last day) and were never evaluated: their task died with a worker.
+    """
     ids = due_delivery_ids()
     for delivery_id in ids:
         _enqueue_send(delivery_id, delay=0.0, schema_name=connection.schema_name)
+    now = timezone.now()
+    finished = reports_finished_between(now - timedelta(days=1), now - _lease())
+    done = set(
+        EvaluatedReport.objects.filter(report_id__in=finished).values_list("report_id", flat=True)
+    )
+    for report_id in finished:
+        if report_id not in done:
+            enqueue(
+                "notifications.tasks.evaluate_report",
+                schema_name=connection.schema_name,
+                queue="notify",
+                kwargs={"report_id": report_id},
+            )
     return len(ids)
 
 

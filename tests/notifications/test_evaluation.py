@@ -277,3 +277,27 @@ def test_poll_failing_fires_once_at_n_failed_passes(tenant_a, in_tenant):
     )
     assert "failed 2 passes in a row" in delivery.payload["notes"][0]
     assert delivery.payload["events"] == {"poll_failing": 1}
+
+
+def test_the_sweep_requeues_a_report_whose_evaluation_was_lost(
+    tenant_a, in_tenant, monkeypatch, django_capture_on_commit_callbacks
+):
+    from driftdetector.celery import app
+
+    in_tenant(tenant_a)
+    rule([channel("slack", "https://8.8.8.8/x")])
+    report, _ = make_report_with([{}])
+    DriftReport.objects.filter(pk=report.pk).update(
+        finished_at=timezone.now() - timedelta(minutes=5)
+    )
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, **kw: sent.append((name, kw["kwargs"])))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.queue_due_deliveries()
+    assert ("notifications.tasks.evaluate_report", {"report_id": report.pk}) in sent
+    services.evaluate_report(report_id=report.pk)
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.queue_due_deliveries()
+    assert not [s for s in sent if s[0] == "notifications.tasks.evaluate_report"]
+    assert Delivery.objects.count() == 1
