@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
@@ -786,7 +787,9 @@ def queue_due_deliveries() -> int:
         EvaluatedReport.objects.filter(report_id__in=finished).values_list("report_id", flat=True)
     )
     for report_id in finished:
-        if report_id not in done:
+        # One queued evaluation per lease, however often the sweep runs (cache.add is atomic).
+        marker = f"notify-evaluate:{connection.schema_name}:{report_id}"
+        if report_id not in done and cache.add(marker, 1, timeout=_lease().total_seconds()):
             enqueue(
                 "notifications.tasks.evaluate_report",
                 schema_name=connection.schema_name,
