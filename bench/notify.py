@@ -239,8 +239,10 @@ def main() -> None:
         NOTIFY_TIMEOUT_SECONDS="10",
     )
     specs = tenant_specs("notify", args.tenants, args.resources, first_id=90000)
+    (state_dir / "sim.json").unlink(missing_ok=True)  # a stale one would pass for "started"
     sim = start_simulator(state_dir, args.port, {"tenants": specs})
     processes: list[subprocess.Popen] = []
+    notifier: subprocess.Popen | None = None
     rng = random.Random(11)
     sys.path.insert(0, str(ROOT))
     from notifications import inbox as inbox_module
@@ -325,11 +327,15 @@ def main() -> None:
         lost = len(expected_kill - got)
         duplicates = sum(1 for ids in pairs.values() if len(ids) > 1)
         redelivered = inbox.redeliveries()
-        processes.append(notifier)
     finally:
-        for proc in processes:
-            stop(proc)
+        for proc in [*processes, notifier]:
+            if proc is not None and proc.poll() is None:
+                stop(proc)
         sim.terminate()
+        try:
+            sim.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            sim.kill()
         running.stop()
 
     def pct(values: list[float], q: float) -> float:

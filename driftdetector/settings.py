@@ -239,7 +239,11 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {
         "task": "notifications.tasks.sweep_deliveries",
         "schedule": env.float("NOTIFY_SWEEP_SECONDS", default=10.0),
-        "options": {"queue": "notify"},
+        # A sweep not started within its interval is dropped: the next one does its work.
+        "options": {
+            "queue": "notify",
+            "expire_seconds": max(1, int(env.float("NOTIFY_SWEEP_SECONDS", default=10.0))),
+        },
     },
 }
 CELERY_TIMEZONE = TIME_ZONE

@@ -202,6 +202,8 @@ def update_channel(
             channel.disabled_reason = f"disabled by {actor}"
     channel.save()
     _audit(actor=actor, action="notification_channel_changed", resource=f"channel {channel.name}")
+    if enabled is not None:
+        _record_channel_health()
     return channel
 
 
@@ -223,6 +225,7 @@ def delete_channel(*, channel: Channel, actor: str) -> None:
         )
         channel.delete()
     _audit(actor=actor, action="notification_channel_deleted", resource=f"channel {name}")
+    _record_channel_health()
 
 
 def _disable_channel(channel: Channel, reason: str) -> None:

@@ -143,6 +143,10 @@ def test_410_disables_the_channel_on_the_fleet_page_and_in_the_audit_log(inbox, 
     other, attempt = send(other)
     assert other.status == "dead" and "channel disabled" in attempt.error
     assert inbox.inbox.requests == requests, "a disabled channel is not called"
+    services.update_channel(channel=ch, actor="test", enabled=True)
+    ch.refresh_from_db()
+    assert ch.enabled and ch.consecutive_failures == 0 and not ch.disabled_reason
+    assert TenantStatus.objects.get(tenant=tenant_a).failing_channels == []
 
 
 def test_n_failures_in_a_row_disable_the_channel(inbox, settings):

@@ -51,12 +51,15 @@ class Command(BaseCommand):
                     self.stderr.write(f"{tenant.slug}: skipped, {exc}")
                     failures += 1
                     continue
-                publish(
-                    "collection_finished",
-                    schema_name=tenant.schema_name,
-                    poll_run_id=run.pk,
-                    status=run.status,
-                )
+                try:
+                    publish(
+                        "collection_finished",
+                        schema_name=tenant.schema_name,
+                        poll_run_id=run.pk,
+                        status=run.status,
+                    )
+                except Exception as exc:  # the pass is stored; say what is missing
+                    self.stderr.write(f"{tenant.slug}: detection not queued ({exc})")
             if not options["quiet"]:
                 sys.stderr.write("\n")
             self.stdout.write(self._summary(tenant, run))
