@@ -72,5 +72,6 @@ def test_the_stages_do_not_import_each_other():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    assert "drift" not in (root / "configurations" / "tasks.py").read_text()
+    assert "from drift" not in (root / "configurations" / "tasks.py").read_text()
+    assert "import drift" not in (root / "configurations" / "tasks.py").read_text()
     assert "notifications" not in (root / "drift" / "tasks.py").read_text()
