@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SEVERITY_ORDER = ("low", "medium", "high", "critical")
+from drift.severity import SEVERITIES as SEVERITY_ORDER
+
 TOP = 10
 VALUE_CHARS = 120
 MAX_ITEMS = 1000  # a webhook body lists at most this many finding events

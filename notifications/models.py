@@ -12,9 +12,10 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.fields import EncryptedTextField
+from drift.severity import SEVERITIES
 from notifications.choices import DEFAULT_EVENTS, ChannelKind, DeliveryStatus, Event, Mode
 
-SEVERITY_CHOICES = [(s, s) for s in ("low", "medium", "high", "critical")]
+SEVERITY_CHOICES = [(s, s) for s in SEVERITIES]
 
 
 def _default_events() -> list[str]:

@@ -69,9 +69,8 @@ def test_every_subscriber_names_a_registered_task_on_its_routed_queue():
 
 
 def test_the_stages_do_not_import_each_other():
-    from pathlib import Path
-
     import re
+    from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
     collect = (root / "configurations" / "tasks.py").read_text()
