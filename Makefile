@@ -26,6 +26,10 @@ migrate: services
 	@$(WITH_ENV) $(BIN)/python manage.py migrate_schemas --verbosity 0
 
 SIM_PORT ?= 8443
+# The demo inbox (notifications/inbox.py): its page lists every email, Slack, Teams and
+# webhook message the demo's channels send.
+INBOX_HTTP_PORT ?= 8025
+INBOX_SMTP_PORT ?= 1025
 DEMO_MSP_TENANT_ID := a8ddce7c-ad9d-5ef9-b40b-b51910e6c4c4
 SIM_URL := https://127.0.0.1:$(SIM_PORT)
 # The demo talks to the local Azure simulator (azuresim), never to Azure.
@@ -35,7 +39,11 @@ DEMO_ENV := AZURE_AUTHORITY_HOST=$(SIM_URL) AZURE_ARM_ENDPOINT=$(SIM_URL) \
 	AZURE_GRAPH_ENDPOINT=$(SIM_URL) AZURE_CA_BUNDLE=$(CURDIR)/var/azuresim/ca.pem SIM_PORT=$(SIM_PORT) \
 	ENTRA_CLIENT_ID=$${ENTRA_CLIENT_ID:-0b7e5d1c-3f5a-4c41-9d1e-6d656d6f0001} \
 	ENTRA_CLIENT_SECRET=$${ENTRA_CLIENT_SECRET:-demo-entra-secret-for-azuresim} \
-	ENTRA_MSP_TENANT_ID=$${ENTRA_MSP_TENANT_ID:-$(DEMO_MSP_TENANT_ID)}
+	ENTRA_MSP_TENANT_ID=$${ENTRA_MSP_TENANT_ID:-$(DEMO_MSP_TENANT_ID)} \
+	NOTIFY_ALLOWED_NETWORKS=$${NOTIFY_ALLOWED_NETWORKS:-127.0.0.0/8} \
+	NOTIFY_SMTP_URL=$${NOTIFY_SMTP_URL:-smtp://127.0.0.1:$(INBOX_SMTP_PORT)} \
+	INBOX_HTTP_PORT=$(INBOX_HTTP_PORT) INBOX_SMTP_PORT=$(INBOX_SMTP_PORT) \
+	DEMO_INBOX_URL=http://127.0.0.1:$(INBOX_HTTP_PORT)
 
 run: migrate
 	@$(WITH_ENV) $(DEMO_ENV) $(BIN)/python manage.py setup_demo

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connection
 
 from driftdetector.celery import app
+from driftdetector.pipeline import publish
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,7 @@ def poll_tenant(trigger: str = "schedule") -> dict[str, Any]:
     except PassAlreadyRunning:
         logger.info("pass of %s skipped: another one is running", tenant.slug)
         return {"tenant": tenant.slug, "skipped": "another pass is running"}
-    if run.status == run.Status.SUCCEEDED:
-        from drift.services import request_detection
-
-        request_detection(tenant, poll_run_id=run.pk)
+    publish(
+        "collection_finished", schema_name=tenant.schema_name, poll_run_id=run.pk, status=run.status
+    )
     return {"tenant": tenant.slug, "poll_run": run.pk, "status": run.status}

@@ -147,3 +147,58 @@ def rule_details(
     if name == "default":
         found = {**found, "source": "fallback", "rationale": "No rule matched this change."}
     return {"name": name, **found}
+
+
+def findings_changed_by_report(report_id: int) -> dict[str, list[DriftFinding]]:
+    """The findings whose state a detection pass changed, for notifications.
+
+    ``opened``: created by the pass; ``changed``: seen by the pass with a new value or
+    severity (its path has an event in this pass); ``resolved``: resolved by the pass
+    (back at baseline or matched by an ignore rule). Findings merely persisting are left out.
+    """
+    from drift.models import DriftReport, PathActivity
+
+    report = DriftReport.objects.get(pk=report_id)
+    seen = list(DriftFinding.objects.filter(last_report_id=report_id))
+    opened = [f for f in seen if f.first_seen >= report.started_at]
+    rest = [f for f in seen if f.first_seen < report.started_at]
+    changed: list[DriftFinding] = []
+    if rest:
+        moved = {
+            (a.resource_id, a.path)
+            for a in PathActivity.objects.filter(
+                resource_id__in={f.resource_id for f in rest}, report_ids__contains=[report_id]
+            )
+        }
+        changed = [f for f in rest if (f.resource_id, f.path) in moved]
+    resolved = list(
+        DriftFinding.objects.filter(
+            status=DriftFinding.Status.RESOLVED, resolved_at=report.started_at
+        )
+    )
+    return {"opened": opened, "changed": changed, "resolved": resolved}
+
+
+def expired_exception_paths(findings: list[DriftFinding], *, at: Any) -> set[tuple[str, str]]:
+    """(resource id, path) of these findings that were accepted under an exception that had
+    expired by ``at`` (so the finding reopened because the exception ran out)."""
+    if not findings:
+        return set()
+    rows = DriftFinding.objects.filter(
+        status=DriftFinding.Status.ACCEPTED,
+        exception__expires_at__lte=at,
+        resource_id__in={f.resource_id for f in findings},
+    ).values_list("resource_id", "path")
+    wanted = {(f.resource_id, f.path) for f in findings}
+    return {row for row in rows if row in wanted}
+
+
+def reports_finished_between(start: Any, end: Any) -> list[int]:
+    """Ids of detection reports that finished in [start, end)."""
+    from drift.models import DriftReport
+
+    return list(
+        DriftReport.objects.filter(finished_at__gte=start, finished_at__lt=end).values_list(
+            "pk", flat=True
+        )
+    )

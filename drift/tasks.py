@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from driftdetector.celery import app
+from driftdetector.pipeline import publish
 
 logger = logging.getLogger(__name__)
 
@@ -43,4 +44,5 @@ def detect_drift(poll_run_id: int | None = None) -> dict[str, Any]:
         )
         logger.error("drift pass of %s %s", tenant.slug, message)
         return {"tenant": tenant.slug, "error": message}
+    publish("detection_finished", schema_name=tenant.schema_name, report_id=report.pk)
     return {"tenant": tenant.slug, "report": report.pk, "by_severity": report.by_severity}

@@ -238,6 +238,18 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # its report marked; hard: the worker process is replaced).
 DRIFT_TASK_SOFT_TIME_LIMIT = env.int("DRIFT_TASK_SOFT_TIME_LIMIT", default=120)
 DRIFT_TASK_TIME_LIMIT = env.int("DRIFT_TASK_TIME_LIMIT", default=150)
+CELERY_BEAT_SCHEDULE = {
+    # Sends deliveries whose next_attempt_at is due (retries, digests, after quiet hours).
+    "notifications-sweep": {
+        "task": "notifications.tasks.sweep_deliveries",
+        "schedule": env.float("NOTIFY_SWEEP_SECONDS", default=10.0),
+        # A sweep not started within its interval is dropped: the next one does its work.
+        "options": {
+            "queue": "notify",
+            "expire_seconds": max(1, int(env.float("NOTIFY_SWEEP_SECONDS", default=10.0))),
+        },
+    },
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 # Azure endpoints: the public cloud by default, the local simulator in the demo and tests.
@@ -325,3 +337,35 @@ SOCIAL_AUTH_PIPELINE = (
     "accounts.entra.update_user_from_token",
     "accounts.entra.record_sign_in",
 )
+
+
+# --- Notifications ---
+# Outbound URLs (Slack, Teams, webhooks) pass an SSRF guard; these networks are allowed
+# even though private (and may use plain http): the demo and tests set 127.0.0.0/8.
+NOTIFY_ALLOWED_NETWORKS = env.list("NOTIFY_ALLOWED_NETWORKS", default=[])
+NOTIFY_TIMEOUT_SECONDS = env.float("NOTIFY_TIMEOUT_SECONDS", default=10.0)
+NOTIFY_MAX_RESPONSE_BYTES = env.int("NOTIFY_MAX_RESPONSE_BYTES", default=65536)
+NOTIFY_CA_BUNDLE = env.str("NOTIFY_CA_BUNDLE", default="") or None
+# Retries: exponential backoff with jitter from NOTIFY_RETRY_BASE_SECONDS up to
+# NOTIFY_RETRY_MAX_SECONDS, NOTIFY_MAX_ATTEMPTS tries in all (~1 day by default).
+NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=5.0)
+NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=6 * 3600.0)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=16)
+# Retries due within this many seconds go out as a countdown; later ones wait in the
+# Delivery table for the sweep (never near the broker's visibility timeout).
+NOTIFY_COUNTDOWN_MAX_SECONDS = env.float("NOTIFY_COUNTDOWN_MAX_SECONDS", default=60.0)
+# A send claims its delivery for this long; a worker killed mid-send leaves it to the
+# sweep after the lease (same webhook-id, so receivers drop the repeat). > the timeout.
+NOTIFY_LEASE_SECONDS = env.float("NOTIFY_LEASE_SECONDS", default=60.0)
+# A channel is disabled after a 410 or this many failed attempts in a row.
+NOTIFY_DISABLE_AFTER_FAILURES = env.int("NOTIFY_DISABLE_AFTER_FAILURES", default=20)
+NOTIFY_BASE_URL = env.str("NOTIFY_BASE_URL", default="http://127.0.0.1:8000")
+_NOTIFY_SMTP = env.url("NOTIFY_SMTP_URL", default="smtp://127.0.0.1:1025")
+NOTIFY_SMTP_HOST = _NOTIFY_SMTP.hostname or "127.0.0.1"
+NOTIFY_SMTP_PORT = _NOTIFY_SMTP.port or 25
+NOTIFY_SMTP_USER = _NOTIFY_SMTP.username or ""
+NOTIFY_SMTP_PASSWORD = _NOTIFY_SMTP.password or ""
+NOTIFY_SMTP_STARTTLS = env.bool("NOTIFY_SMTP_STARTTLS", default=False)
+NOTIFY_EMAIL_FROM = env.str("NOTIFY_EMAIL_FROM", default=DEFAULT_FROM_EMAIL)
+# The local inbox of `make run` (python -m notifications.inbox), where the demo's channels point.
+DEMO_INBOX_URL = env.str("DEMO_INBOX_URL", default="http://127.0.0.1:8025")

@@ -111,6 +111,9 @@ class TenantStatus(models.Model):
         default=dict, blank=True, help_text="open findings by severity"
     )
     last_detection_at = models.DateTimeField(null=True, blank=True)
+    failing_channels = models.JSONField(
+        default=list, blank=True, help_text="notification channels disabled after failures"
+    )
 
     class Meta:
         verbose_name_plural = "tenant statuses"

@@ -7,4 +7,5 @@ urlpatterns = [
     path("settings/", views.TenantSettingsView.as_view(), name="tenant-api-settings"),
     path("", include("configurations.api.urls")),
     path("", include("drift.api.urls")),
+    path("", include("notifications.api.urls")),
 ]

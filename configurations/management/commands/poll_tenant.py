@@ -11,6 +11,7 @@ from django_tenants.utils import tenant_context
 from configurations.locks import PassAlreadyRunning
 from configurations.models import PollRun
 from configurations.services import PassOptions, run_collection_pass
+from driftdetector.pipeline import publish
 from tenants.models import Tenant
 from tenants.selectors import customer_tenants
 
@@ -50,6 +51,15 @@ class Command(BaseCommand):
                     self.stderr.write(f"{tenant.slug}: skipped, {exc}")
                     failures += 1
                     continue
+                try:
+                    publish(
+                        "collection_finished",
+                        schema_name=tenant.schema_name,
+                        poll_run_id=run.pk,
+                        status=run.status,
+                    )
+                except Exception as exc:  # the pass is stored; say what is missing
+                    self.stderr.write(f"{tenant.slug}: detection not queued ({exc})")
             if not options["quiet"]:
                 sys.stderr.write("\n")
             self.stdout.write(self._summary(tenant, run))

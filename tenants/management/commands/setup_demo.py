@@ -78,6 +78,7 @@ class Command(BaseCommand):
             elif tenant.azure_credential_id is None:
                 tenant.azure_credential = credential
                 tenant.save(update_fields=["azure_credential"])
+            self._demo_notifications(tenant)
             sim_tenants.append(
                 {
                     "name": name,
@@ -97,6 +98,17 @@ class Command(BaseCommand):
         }
         (state_dir / "demo.json").write_text(json.dumps(config, indent=2))
         self.stdout.write(f"  simulator config: {state_dir / 'demo.json'}")
+
+    def _demo_notifications(self, tenant: Tenant) -> None:
+        """Channels of every kind pointing at the local inbox (DEMO_INBOX_URL), and a rule."""
+        from django_tenants.utils import tenant_context
+
+        from notifications.demo import create_demo_notifications
+
+        inbox = settings.DEMO_INBOX_URL
+        with tenant_context(tenant):
+            if create_demo_notifications(inbox_url=inbox, slug=tenant.slug):
+                self.stdout.write(f"  demo notifications of {tenant.slug} go to {inbox}/")
 
     def _sign_in_config(self) -> dict[str, Any]:
         """The Entra app registration and directory users for "Sign in with Microsoft",
