@@ -28,10 +28,11 @@ from azure.core.rest import HttpRequest
 from .activitylog import probe_activity_log
 from .clients import AzureConnection
 from .errors import AzureAccessError, AzureAuthError, AzureThrottledError, translate
+from .kqlquery import COLLECTION_QUERIES, TableQuery
 from .resourcegraph import iter_resource_pages, list_subscriptions
 
 OK, WARNING, FAILED, SKIPPED = "ok", "warning", "failed", "skipped"
-TABLES = ("resources", "resourcecontainers", "authorizationresources", "policyresources")
+TABLES = tuple(query.table for query in COLLECTION_QUERIES)
 ACTIVE_STATES = ("Enabled",)
 READER = (
     "assign the Reader role to the app's service principal on every subscription to watch "
@@ -151,12 +152,13 @@ def _subscriptions(conn: AzureConnection) -> tuple[Check, list[str]]:
     return Check("subscriptions", OK, detail), active
 
 
-def _table(conn: AzureConnection, table: str, subscriptions: list[str]) -> Check:
-    name = f"resource graph: {table}"
+def _table(conn: AzureConnection, query: TableQuery, subscriptions: list[str]) -> Check:
+    """One page of one row of a collection query: the exact query a pass sends."""
+    name = f"resource graph: {query.table}"
     if not subscriptions:
         return Check(name, SKIPPED, "no subscriptions to query")
     try:
-        pages = iter_resource_pages(conn, subscriptions, query=f"{table} | take 1", page_size=1)
+        pages = iter_resource_pages(conn, subscriptions, queries=[query], page_size=1)
         page = next(pages)
         pages.close()
     except AzureAccessError as exc:
@@ -254,7 +256,7 @@ def run_preflight(conn: AzureConnection) -> PreflightReport:
         return report
     subscriptions, visible = _subscriptions(conn)
     report.checks.append(subscriptions)
-    report.checks.extend(_table(conn, table, visible) for table in TABLES)
+    report.checks.extend(_table(conn, query, visible) for query in COLLECTION_QUERIES)
     report.checks.append(_activity_log(conn, visible))
     report.checks.extend(_graph_audits(conn))
     return report
