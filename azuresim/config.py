@@ -3,10 +3,12 @@
 Example::
 
     {
-      "options": {"throttling": "enforce", "subscription_page_size": 50, "activity_lag": 15},
+      "options": {"throttling": "enforce", "subscription_page_size": 50, "activity_lag": 15,
+                  "policy_evaluation_seconds": 60},
       "tenants": [
         {"name": "Contoso", "tenant_id": "...", "client_id": "...", "client_secret": "...",
-         "subscriptions": 3, "resources": 500, "seed": 1}
+         "subscriptions": 3, "resources": 500, "seed": 1,
+         "subscription_states": {"1": "Warned", "2": "Disabled"}}
       ],
       "mutator": {"interval": 30, "batch": 1, "seed": 7},
       "apps": [{"client_id": "...", "client_secret": "...", "redirect_uris": ["..."],

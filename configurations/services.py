@@ -1,10 +1,14 @@
 """Collection pass: stream a tenant's Azure estate and write only what changed.
 
-One pass = subscriptions -> Resource Graph pages (sorted by id) -> normalise -> compare
-hashes with the stored ones -> one transaction per page with bulk writes of the
-Configuration rows and their ConfigurationHistory. Resources missing from the pass are
-tombstoned only when every page of their subscription was read; any failure makes the
-pass ``partial`` and tombstones nothing. Runs with the connection in the tenant schema.
+One pass = subscriptions (with their states) -> one Resource Graph query per table
+(resources, resourcecontainers, authorizationresources, policyresources; each sorted by id
+and paged) -> normalise -> compare hashes with the stored ones -> one transaction per page
+with bulk writes of the Configuration rows and their ConfigurationHistory. A resource
+missing from the pass is tombstoned only when its table's query completed for its
+subscription and that subscription is Enabled, Warned or PastDue (Disabled ones are read
+but prove nothing by absence; Deleted ones are not read). A failed query makes the pass
+``partial`` and tombstones nothing of its table. Runs with the connection in the tenant
+schema.
 """
 
 from __future__ import annotations

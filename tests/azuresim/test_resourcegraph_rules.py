@@ -212,3 +212,14 @@ def test_subscription_states_in_arm_and_resource_graph(sim, sim_client, make_ten
     assert info.value.status_code == 403
     with pytest.raises(Exception, match="state must be one of"):
         sim_client.set_subscription_state(tenant["tenant_id"], enabled, "Frozen")
+
+
+def test_bad_subscription_states_in_a_tenant_spec_are_refused():
+    from azuresim.tenants import TenantSpec
+
+    spec = TenantSpec.from_dict({"subscriptions": 2, "subscription_states": {"1": "pastdue"}})
+    assert spec.subscription_states == ((1, "PastDue"),)
+    with pytest.raises(ValueError, match="state must be one of"):
+        TenantSpec.from_dict({"subscription_states": {"0": "Expired"}})
+    with pytest.raises(ValueError, match="index -> state"):
+        TenantSpec.from_dict({"subscription_states": ["Disabled"]})
