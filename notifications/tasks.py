@@ -37,16 +37,28 @@ def send_delivery(delivery_id: int) -> dict[str, Any]:
 @app.task(name="notifications.tasks.sweep_deliveries")
 def sweep_deliveries() -> dict[str, int]:
     """Beat task (public schema): queue every tenant's due deliveries (retries, digests,
-    messages held by quiet hours, and deliveries a killed worker left behind)."""
+    messages held by quiet hours, deliveries a killed worker left behind), found with one
+    query over the fleet; at most once per NOTIFY_EVALUATION_SWEEP_SECONDS also re-queue
+    detection reports whose evaluation was lost."""
+    from collections import defaultdict
+
+    from django.conf import settings
+    from django.core.cache import cache
     from django_tenants.utils import tenant_context
 
-    from notifications.services import queue_due_deliveries
+    from notifications.selectors import due_deliveries_across
+    from notifications.services import queue_deliveries, queue_lost_evaluations
     from tenants.selectors import customer_tenants
 
-    queued: dict[str, int] = {}
-    for tenant in customer_tenants().filter(is_active=True):
-        with tenant_context(tenant):
-            count = queue_due_deliveries()
-        if count:
-            queued[tenant.slug] = count
-    return queued
+    tenants = {t.schema_name: t for t in customer_tenants().filter(is_active=True)}
+    due: dict[str, list[int]] = defaultdict(list)
+    for schema, delivery_id in due_deliveries_across(list(tenants)):
+        due[schema].append(delivery_id)
+    for schema, ids in due.items():
+        with tenant_context(tenants[schema]):
+            queue_deliveries(ids)
+    if cache.add("notify-evaluation-sweep", 1, timeout=settings.NOTIFY_EVALUATION_SWEEP_SECONDS):
+        for tenant in tenants.values():
+            with tenant_context(tenant):
+                queue_lost_evaluations()
+    return {tenants[schema].slug: len(ids) for schema, ids in due.items()}
