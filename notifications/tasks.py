@@ -25,7 +25,7 @@ def evaluate_poll_run(poll_run_id: int) -> dict[str, Any]:
     return {"schema": connection.schema_name, "send_now": evaluate(poll_run_id=poll_run_id)}
 
 
-@app.task(name="notifications.tasks.send_delivery")
+@app.task(name="notifications.tasks.send_delivery", ignore_result=True)
 def send_delivery(delivery_id: int) -> dict[str, Any]:
     """Send one delivery if it is due and not taken; the attempt is recorded either way."""
     from notifications.services import attempt_delivery
@@ -34,7 +34,7 @@ def send_delivery(delivery_id: int) -> dict[str, Any]:
     return {"delivery": delivery_id, "status": delivery.status if delivery else "not due"}
 
 
-@app.task(name="notifications.tasks.sweep_deliveries")
+@app.task(name="notifications.tasks.sweep_deliveries", ignore_result=True)
 def sweep_deliveries() -> dict[str, int]:
     """Beat task (public schema): queue every tenant's due deliveries (retries, digests,
     messages held by quiet hours, deliveries a killed worker left behind), found with one
