@@ -228,6 +228,12 @@ def main() -> None:
     parser.add_argument("--notify-concurrency", type=int, default=4)
     parser.add_argument("--port", type=int, default=18447)
     parser.add_argument("--database", default="bench_notify")
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=60,
+        help="DATABASE_CONN_MAX_AGE of the workers (0 opens a connection per task)",
+    )
     args = parser.parse_args()
 
     state_dir = ROOT / "var" / "bench-notify-azuresim"
@@ -237,6 +243,7 @@ def main() -> None:
         NOTIFY_LEASE_SECONDS="5",
         NOTIFY_SWEEP_SECONDS="1",
         NOTIFY_TIMEOUT_SECONDS="10",
+        DATABASE_CONN_MAX_AGE=str(args.conn_max_age),
     )
     specs = tenant_specs("notify", args.tenants, args.resources, first_id=90000)
     (state_dir / "sim.json").unlink(missing_ok=True)  # a stale one would pass for "started"
@@ -348,6 +355,7 @@ def main() -> None:
             {
                 "bench": "notify",
                 "tenants": args.tenants,
+                "conn_max_age": args.conn_max_age,
                 "probes": len(samples),
                 "burst_findings": len(expected),
                 "burst_deliveries": burst_deliveries,

@@ -357,6 +357,8 @@ NOTIFY_COUNTDOWN_MAX_SECONDS = env.float("NOTIFY_COUNTDOWN_MAX_SECONDS", default
 # A send claims its delivery for this long; a worker killed mid-send leaves it to the
 # sweep after the lease (same webhook-id, so receivers drop the repeat). > the timeout.
 NOTIFY_LEASE_SECONDS = env.float("NOTIFY_LEASE_SECONDS", default=60.0)
+# How often the sweep looks for detection reports whose evaluation died with a worker.
+NOTIFY_EVALUATION_SWEEP_SECONDS = env.int("NOTIFY_EVALUATION_SWEEP_SECONDS", default=60)
 # A channel is disabled after a 410 or this many failed attempts in a row.
 NOTIFY_DISABLE_AFTER_FAILURES = env.int("NOTIFY_DISABLE_AFTER_FAILURES", default=20)
 NOTIFY_BASE_URL = env.str("NOTIFY_BASE_URL", default="http://127.0.0.1:8000")

@@ -54,6 +54,7 @@ class Inbox:
         self.seen_ids: dict[str, int] = {}
         self.requests = 0
         self.script: dict[str, list[Reply] | Callable[[], Reply]] = {}
+        self.generation = 0  # bumped by clear(): requests begun before it are not kept
         self.on_message: Callable[[dict[str, Any]], None] | None = None
 
     def reply_for(self, path: str) -> Reply:
@@ -65,9 +66,11 @@ class Inbox:
                 return scripted.pop(0) if len(scripted) > 1 else scripted[0]
         return Reply()
 
-    def keep(self, message: dict[str, Any]) -> bool:
+    def keep(self, message: dict[str, Any], generation: int | None = None) -> bool:
         """Keep a message unless its id was seen (then count a redelivery); True if kept."""
         with self.lock:
+            if generation is not None and generation != self.generation:
+                return False
             key = message.get("id") or ""
             if key and key in self.seen_ids:
                 self.seen_ids[key] += 1
@@ -94,6 +97,7 @@ class Inbox:
             self.seen_ids.clear()
             self.script.clear()
             self.requests = 0
+            self.generation += 1
 
 
 def _handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
@@ -108,6 +112,7 @@ def _handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length)
             with inbox.lock:
                 inbox.requests += 1
+                generation = inbox.generation
             reply = inbox.reply_for(self.path)
             if reply.delay:
                 time.sleep(reply.delay)
@@ -124,7 +129,8 @@ def _handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
                         "path": self.path,
                         "headers": headers,
                         "body": body,
-                    }
+                    },
+                    generation,
                 )
             self._answer(reply)
 

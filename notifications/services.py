@@ -775,20 +775,22 @@ def due_delivery_ids(*, limit: int = 1000) -> list[int]:
     )
 
 
-def queue_due_deliveries() -> int:
-    """Queue a send task for each due delivery of this tenant (the beat sweep); returns how many.
-
-    Also queues the evaluation of detection reports that finished more than a lease ago
-    (within the last day) and were never evaluated: their task died with a worker.
-    """
-    ids = due_delivery_ids()
-    for delivery_id in ids:
+def queue_deliveries(delivery_ids: Iterable[int]) -> None:
+    """Queue a send task for each of these deliveries of this tenant."""
+    for delivery_id in delivery_ids:
         _enqueue_send(delivery_id, delay=0.0, schema_name=connection.schema_name)
+
+
+def queue_lost_evaluations() -> int:
+    """Queue the evaluation of detection reports of this tenant that finished more than a
+    lease ago (within the last day) and were never evaluated: their task died with a worker.
+    Returns how many were queued."""
     now = timezone.now()
     finished = reports_finished_between(now - timedelta(days=1), now - _lease())
     done = set(
         EvaluatedReport.objects.filter(report_id__in=finished).values_list("report_id", flat=True)
     )
+    queued = 0
     for report_id in finished:
         # One queued evaluation per lease, however often the sweep runs (cache.add is atomic).
         marker = f"notify-evaluate:{connection.schema_name}:{report_id}"
@@ -799,6 +801,16 @@ def queue_due_deliveries() -> int:
                 queue="notify",
                 kwargs={"report_id": report_id},
             )
+            queued += 1
+    return queued
+
+
+def queue_due_deliveries() -> int:
+    """The sweep for this tenant alone: queue its due deliveries and lost evaluations;
+    returns how many deliveries were queued."""
+    ids = due_delivery_ids()
+    queue_deliveries(ids)
+    queue_lost_evaluations()
     return len(ids)
 
 

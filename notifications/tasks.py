@@ -25,7 +25,7 @@ def evaluate_poll_run(poll_run_id: int) -> dict[str, Any]:
     return {"schema": connection.schema_name, "send_now": evaluate(poll_run_id=poll_run_id)}
 
 
-@app.task(name="notifications.tasks.send_delivery")
+@app.task(name="notifications.tasks.send_delivery", ignore_result=True)
 def send_delivery(delivery_id: int) -> dict[str, Any]:
     """Send one delivery if it is due and not taken; the attempt is recorded either way."""
     from notifications.services import attempt_delivery
@@ -34,19 +34,31 @@ def send_delivery(delivery_id: int) -> dict[str, Any]:
     return {"delivery": delivery_id, "status": delivery.status if delivery else "not due"}
 
 
-@app.task(name="notifications.tasks.sweep_deliveries")
+@app.task(name="notifications.tasks.sweep_deliveries", ignore_result=True)
 def sweep_deliveries() -> dict[str, int]:
     """Beat task (public schema): queue every tenant's due deliveries (retries, digests,
-    messages held by quiet hours, and deliveries a killed worker left behind)."""
+    messages held by quiet hours, deliveries a killed worker left behind), found with one
+    query over the fleet; at most once per NOTIFY_EVALUATION_SWEEP_SECONDS also re-queue
+    detection reports whose evaluation was lost."""
+    from collections import defaultdict
+
+    from django.conf import settings
+    from django.core.cache import cache
     from django_tenants.utils import tenant_context
 
-    from notifications.services import queue_due_deliveries
+    from notifications.selectors import due_deliveries_across
+    from notifications.services import queue_deliveries, queue_lost_evaluations
     from tenants.selectors import customer_tenants
 
-    queued: dict[str, int] = {}
-    for tenant in customer_tenants().filter(is_active=True):
-        with tenant_context(tenant):
-            count = queue_due_deliveries()
-        if count:
-            queued[tenant.slug] = count
-    return queued
+    tenants = {t.schema_name: t for t in customer_tenants().filter(is_active=True)}
+    due: dict[str, list[int]] = defaultdict(list)
+    for schema, delivery_id in due_deliveries_across(list(tenants)):
+        due[schema].append(delivery_id)
+    for schema, ids in due.items():
+        with tenant_context(tenants[schema]):
+            queue_deliveries(ids)
+    if cache.add("notify-evaluation-sweep", 1, timeout=settings.NOTIFY_EVALUATION_SWEEP_SECONDS):
+        for tenant in tenants.values():
+            with tenant_context(tenant):
+                queue_lost_evaluations()
+    return {tenants[schema].slug: len(ids) for schema, ids in due.items()}

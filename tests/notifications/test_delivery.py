@@ -21,7 +21,7 @@ from auditlog.models import SigningLog
 from notifications import services
 from notifications.inbox import Reply
 from notifications.models import Channel, Delivery
-from tenants.models import TenantStatus
+from tenants.models import Tenant, TenantStatus
 from tests.notifications.helpers import channel, pending_delivery
 
 pytestmark = pytest.mark.django_db
@@ -291,3 +291,28 @@ def test_secrets_and_urls_are_encrypted_at_rest(inbox):
         cursor.execute("SELECT url, secret FROM notifications_channel WHERE id = %s", [ch.pk])
         url, secret = cursor.fetchone()
     assert "secret-path" not in url and "whsec_" not in secret
+
+
+def test_the_sweep_finds_due_deliveries_of_every_tenant_in_one_query(
+    inbox, tenant_a, tenant_b, django_assert_num_queries
+):
+    from django.db import connection
+
+    from notifications.selectors import due_deliveries_across
+
+    due_a = pending_delivery(channel("webhook", f"{inbox.url}/a"), key="due-a")
+    later = pending_delivery(Channel.objects.get(), key="later-a")
+    Delivery.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+    queued = pending_delivery(Channel.objects.get(), key="queued-a")
+    Delivery.objects.filter(pk=queued.pk).update(
+        enqueued_until=timezone.now() + timedelta(minutes=1)
+    )
+    connection.set_tenant(tenant_b)
+    due_b = pending_delivery(channel("slack", f"{inbox.url}/b"), key="due-b")
+    connection.set_schema_to_public()
+    Tenant.objects.exists()  # the schema switch's SET search_path happens here
+    with django_assert_num_queries(1):
+        found = due_deliveries_across([tenant_a.schema_name, tenant_b.schema_name])
+    assert sorted(found) == sorted(
+        [(tenant_a.schema_name, due_a.pk), (tenant_b.schema_name, due_b.pk)]
+    )
