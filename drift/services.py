@@ -245,7 +245,6 @@ def run_detection(
     baseline = Baseline.objects.filter(active=True).first()
     if baseline is None:
         baseline = create_baseline(name="Initial baseline (first collection)", actor=actor)
-    report = DriftReport.objects.create(poll_run_id=poll_run_id, baseline=baseline, started_at=now)
     compared, drifts = find_drift(baseline)
     callers = _latest_callers(d.resource_id for d in drifts)
     by_severity: Counter[str] = Counter()
@@ -284,7 +283,6 @@ def run_detection(
                             first_seen=now,
                             last_seen=now,
                             changed_by=callers.get(drift.resource_id, "unknown"),
-                            last_report=report,
                             **values,
                         )
                     )
@@ -305,8 +303,25 @@ def run_detection(
             | {(f.resource_id, f.path) for f in updated}
             | {key for key, f in existing.items() if f.pk in resolved_pks}
         )
+        # The report is written once, with its figures (one statement, not insert + update).
+        report = DriftReport.objects.create(
+            poll_run_id=poll_run_id,
+            baseline=baseline,
+            started_at=now,
+            finished_at=timezone.now(),
+            resources_compared=compared,
+            resources_drifted=len(drifts),
+            by_severity=dict(by_severity),
+            by_kind=dict(by_kind),
+            opened=len(new_findings),
+            resolved=len(back_to_baseline),
+            suppressed=len(suppressed),
+            ignored=len(ignored_keys),
+            error="invalid rules left out: " + "; ".join(rule_problems) if rule_problems else "",
+        )
         flapping = _record_path_events(events, report, flapping_policy)
         for finding in new_findings:
+            finding.last_report = report
             finding.flapping = (finding.resource_id, finding.path) in flapping
         DriftFinding.objects.bulk_create(new_findings, batch_size=BATCH)
         DriftFinding.objects.bulk_update(updated, FINDING_VALUE_FIELDS, batch_size=BATCH)
@@ -338,18 +353,6 @@ def run_detection(
                     status_changed_by=f"exception #{exception.id}",
                     status_changed_at=now,
                 )
-        report.finished_at = timezone.now()
-        report.resources_compared = compared
-        report.resources_drifted = len(drifts)
-        report.by_severity = dict(by_severity)
-        report.by_kind = dict(by_kind)
-        report.opened = len(new_findings)
-        report.resolved = len(back_to_baseline)
-        report.suppressed = len(suppressed)
-        report.ignored = len(ignored_keys)
-        if rule_problems:
-            report.error = "invalid rules left out: " + "; ".join(rule_problems)
-        report.save()
     open_now = Counter(
         f.severity
         for key, f in existing.items()
