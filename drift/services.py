@@ -8,6 +8,7 @@ later pass updates its finding (last_seen); a value back at its baseline resolve
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import Counter
@@ -388,14 +389,29 @@ def record_drift_status(
     fields: dict[str, Any] = {"open_findings": counts}
     if report is not None:
         fields["last_detection_at"] = report.finished_at
-    if not TenantStatus.objects.filter(tenant=tenant).update(**fields):
+    if not _update_status_and_trend(tenant, counts, fields.get("last_detection_at")):
         TenantStatus.objects.get_or_create(tenant=tenant, defaults=fields)
-    FindingTrendPoint.objects.bulk_create(
-        [FindingTrendPoint(tenant=tenant, day=timezone.localdate(), open_findings=counts)],
-        update_conflicts=True,
-        unique_fields=["tenant", "day"],
-        update_fields=["open_findings"],
-    )
+
+
+def _update_status_and_trend(
+    tenant: Tenant, counts: dict[str, int], last_detection_at: datetime | None
+) -> bool:
+    """Update the tenant's status row and upsert today's trend point in one statement
+    (one round trip per pass); False when the status row does not exist yet."""
+    status = connection.ops.quote_name(TenantStatus._meta.db_table)
+    trend = connection.ops.quote_name(FindingTrendPoint._meta.db_table)
+    document = json.dumps(counts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH s AS (UPDATE {status} SET open_findings = %s::jsonb, "  # noqa: S608
+            f"last_detection_at = COALESCE(%s, last_detection_at) WHERE tenant_id = %s "
+            f"RETURNING 1) "
+            f"INSERT INTO {trend} (tenant_id, day, open_findings) VALUES (%s, %s, %s::jsonb) "
+            f"ON CONFLICT (tenant_id, day) DO UPDATE SET open_findings = EXCLUDED.open_findings "
+            f"RETURNING (SELECT count(*) FROM s)",
+            [document, last_detection_at, tenant.pk, tenant.pk, timezone.localdate(), document],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def _current_tenant() -> Tenant:
