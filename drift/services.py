@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from configurations.models import Configuration, ConfigurationHistory
+from configurations.normalize import InvalidResourceError, normalize_and_hash
 from drift.choices import SEVERITIES
 from drift.compare import Change, ResourceDrift, compare_resource
 from drift.models import (
@@ -144,16 +145,46 @@ def find_drift(baseline: Baseline) -> tuple[int, list[ResourceDrift]]:
                 [baseline.pk, batch, batch],
             )
             rows = cursor.fetchall()
+        refreshed: dict[str, tuple[dict[str, Any], str]] = {}
         for rid, rtype, approved, approved_hash, present, present_hash in rows:
+            before = None if approved_hash is None else (orjson.loads(approved), approved_hash)
+            if before is not None and present_hash is not None:
+                before = _renormalised(before)
+                if before[1] != approved_hash:
+                    refreshed[rid] = before
             drift = compare_resource(
                 rid,
                 rtype,
-                None if approved_hash is None else (orjson.loads(approved), approved_hash),
+                before,
                 None if present_hash is None else (orjson.loads(present), present_hash),
             )
             if drift is not None:
                 drifts.append(drift)
+        _refresh_entries(baseline, refreshed)
     return compared, drifts
+
+
+def _renormalised(approved: tuple[dict[str, Any], str]) -> tuple[dict[str, Any], str]:
+    """An approved config in the form the current normalisation rules give it.
+
+    When the rules change (a property found volatile, ``null`` and absent made equal),
+    present configs are re-normalised by the next collection; approved ones are brought
+    along here, so a rules change is never reported as drift.
+    """
+    try:
+        return normalize_and_hash(approved[0])
+    except InvalidResourceError:
+        return approved
+
+
+def _refresh_entries(baseline: Baseline, refreshed: dict[str, tuple[dict[str, Any], str]]) -> None:
+    """Store re-normalised approved configs (same approval, current form), once."""
+    if not refreshed:
+        return
+    entries = list(baseline.entries.filter(resource_id__in=list(refreshed)))
+    for entry in entries:
+        entry.config, entry.config_hash = refreshed[entry.resource_id]
+    BaselineEntry.objects.bulk_update(entries, ["config", "config_hash"], batch_size=BATCH)
 
 
 FINDING_VALUE_FIELDS = (
