@@ -8,6 +8,7 @@ later pass updates its finding (last_seen); a value back at its baseline resolve
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import Counter
@@ -21,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from configurations.models import Configuration, ConfigurationHistory
+from configurations.normalize import InvalidResourceError, normalize_and_hash
 from drift.choices import SEVERITIES
 from drift.compare import Change, ResourceDrift, compare_resource
 from drift.models import (
@@ -143,16 +145,46 @@ def find_drift(baseline: Baseline) -> tuple[int, list[ResourceDrift]]:
                 [baseline.pk, batch, batch],
             )
             rows = cursor.fetchall()
+        refreshed: dict[str, tuple[dict[str, Any], str]] = {}
         for rid, rtype, approved, approved_hash, present, present_hash in rows:
+            before = None if approved_hash is None else (orjson.loads(approved), approved_hash)
+            if before is not None and present_hash is not None:
+                before = _renormalised(before)
+                if before[1] != approved_hash:
+                    refreshed[rid] = before
             drift = compare_resource(
                 rid,
                 rtype,
-                None if approved_hash is None else (orjson.loads(approved), approved_hash),
+                before,
                 None if present_hash is None else (orjson.loads(present), present_hash),
             )
             if drift is not None:
                 drifts.append(drift)
+        _refresh_entries(baseline, refreshed)
     return compared, drifts
+
+
+def _renormalised(approved: tuple[dict[str, Any], str]) -> tuple[dict[str, Any], str]:
+    """An approved config in the form the current normalisation rules give it.
+
+    When the rules change (a property found volatile, ``null`` and absent made equal),
+    present configs are re-normalised by the next collection; approved ones are brought
+    along here, so a rules change is never reported as drift.
+    """
+    try:
+        return normalize_and_hash(approved[0])
+    except InvalidResourceError:
+        return approved
+
+
+def _refresh_entries(baseline: Baseline, refreshed: dict[str, tuple[dict[str, Any], str]]) -> None:
+    """Store re-normalised approved configs (same approval, current form), once."""
+    if not refreshed:
+        return
+    entries = list(baseline.entries.filter(resource_id__in=list(refreshed)))
+    for entry in entries:
+        entry.config, entry.config_hash = refreshed[entry.resource_id]
+    BaselineEntry.objects.bulk_update(entries, ["config", "config_hash"], batch_size=BATCH)
 
 
 FINDING_VALUE_FIELDS = (
@@ -245,7 +277,6 @@ def run_detection(
     baseline = Baseline.objects.filter(active=True).first()
     if baseline is None:
         baseline = create_baseline(name="Initial baseline (first collection)", actor=actor)
-    report = DriftReport.objects.create(poll_run_id=poll_run_id, baseline=baseline, started_at=now)
     compared, drifts = find_drift(baseline)
     callers = _latest_callers(d.resource_id for d in drifts)
     by_severity: Counter[str] = Counter()
@@ -284,7 +315,6 @@ def run_detection(
                             first_seen=now,
                             last_seen=now,
                             changed_by=callers.get(drift.resource_id, "unknown"),
-                            last_report=report,
                             **values,
                         )
                     )
@@ -305,8 +335,25 @@ def run_detection(
             | {(f.resource_id, f.path) for f in updated}
             | {key for key, f in existing.items() if f.pk in resolved_pks}
         )
+        # The report is written once, with its figures (one statement, not insert + update).
+        report = DriftReport.objects.create(
+            poll_run_id=poll_run_id,
+            baseline=baseline,
+            started_at=now,
+            finished_at=timezone.now(),
+            resources_compared=compared,
+            resources_drifted=len(drifts),
+            by_severity=dict(by_severity),
+            by_kind=dict(by_kind),
+            opened=len(new_findings),
+            resolved=len(back_to_baseline),
+            suppressed=len(suppressed),
+            ignored=len(ignored_keys),
+            error="invalid rules left out: " + "; ".join(rule_problems) if rule_problems else "",
+        )
         flapping = _record_path_events(events, report, flapping_policy)
         for finding in new_findings:
+            finding.last_report = report
             finding.flapping = (finding.resource_id, finding.path) in flapping
         DriftFinding.objects.bulk_create(new_findings, batch_size=BATCH)
         DriftFinding.objects.bulk_update(updated, FINDING_VALUE_FIELDS, batch_size=BATCH)
@@ -338,18 +385,6 @@ def run_detection(
                     status_changed_by=f"exception #{exception.id}",
                     status_changed_at=now,
                 )
-        report.finished_at = timezone.now()
-        report.resources_compared = compared
-        report.resources_drifted = len(drifts)
-        report.by_severity = dict(by_severity)
-        report.by_kind = dict(by_kind)
-        report.opened = len(new_findings)
-        report.resolved = len(back_to_baseline)
-        report.suppressed = len(suppressed)
-        report.ignored = len(ignored_keys)
-        if rule_problems:
-            report.error = "invalid rules left out: " + "; ".join(rule_problems)
-        report.save()
     open_now = Counter(
         f.severity
         for key, f in existing.items()
@@ -385,14 +420,29 @@ def record_drift_status(
     fields: dict[str, Any] = {"open_findings": counts}
     if report is not None:
         fields["last_detection_at"] = report.finished_at
-    if not TenantStatus.objects.filter(tenant=tenant).update(**fields):
+    if not _update_status_and_trend(tenant, counts, fields.get("last_detection_at")):
         TenantStatus.objects.get_or_create(tenant=tenant, defaults=fields)
-    FindingTrendPoint.objects.bulk_create(
-        [FindingTrendPoint(tenant=tenant, day=timezone.localdate(), open_findings=counts)],
-        update_conflicts=True,
-        unique_fields=["tenant", "day"],
-        update_fields=["open_findings"],
-    )
+
+
+def _update_status_and_trend(
+    tenant: Tenant, counts: dict[str, int], last_detection_at: datetime | None
+) -> bool:
+    """Update the tenant's status row and upsert today's trend point in one statement
+    (one round trip per pass); False when the status row does not exist yet."""
+    status = connection.ops.quote_name(TenantStatus._meta.db_table)
+    trend = connection.ops.quote_name(FindingTrendPoint._meta.db_table)
+    document = json.dumps(counts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH s AS (UPDATE {status} SET open_findings = %s::jsonb, "  # noqa: S608
+            f"last_detection_at = COALESCE(%s, last_detection_at) WHERE tenant_id = %s "
+            f"RETURNING 1) "
+            f"INSERT INTO {trend} (tenant_id, day, open_findings) VALUES (%s, %s, %s::jsonb) "
+            f"ON CONFLICT (tenant_id, day) DO UPDATE SET open_findings = EXCLUDED.open_findings "
+            f"RETURNING (SELECT count(*) FROM s)",
+            [document, last_detection_at, tenant.pk, tenant.pk, timezone.localdate(), document],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def _current_tenant() -> Tenant:

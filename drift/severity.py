@@ -4,10 +4,12 @@ defaults and the shipped rule pack.
 Pure module (no Django). A rule matches a change by resource-type glob, a regular
 expression over the change's dotted path, optional change kinds, an optional condition
 on the new value, and optional ``where`` conditions checked on the object at the
-``scope`` prefix of the path (so "an NSG rule that now allows SSH from Internet" is
-critical while the same path with ``Deny`` is not). A rule with ``otherwise`` rates the
-secure direction of its property: when type and path match but the kind or condition
-does not (the value moved to a safe one), the change gets the ``otherwise`` severity.
+``scope`` prefix of the path, in the current configuration (in the baseline for a
+removal), so "an NSG rule that now allows SSH from Internet" is critical while the same
+path with ``Deny`` is not, and a removed deny rule is judged as the deny rule it was.
+A rule with ``otherwise`` rates the secure direction of its property: when type and path
+match but the kind or condition does not (the value moved to a safe one), the change
+gets the ``otherwise`` severity.
 First match wins; unmatched changes get the fallback severity. Escalation raises a
 resource's severity when more than N of its values changed in one pass. Invalid rules
 raise RuleSetError naming every problem, and no rule set is built half-way.
@@ -152,7 +154,10 @@ class Rule:
         )
 
     def _where_holds(self, drift: ResourceDrift, change: Change) -> bool:
-        config = drift.current if drift.current is not None else drift.baseline
+        # What was removed is judged by what it was (a removed deny rule), the rest by
+        # what it is now.
+        removed = change.kind == "removed" and drift.baseline is not None
+        config = drift.baseline if removed or drift.current is None else drift.current
         node: Any = config
         if self.scope is not None:
             node = _node_at_scope(config, change, self.scope)

@@ -37,11 +37,9 @@ def detect_drift(poll_run_id: int | None = None) -> dict[str, Any]:
     try:
         report = run_detection(tenant, poll_run_id=poll_run_id)
     except SoftTimeLimitExceeded:
-        # The pass's transaction rolled back; mark its report so the gap is visible.
+        # The pass's transaction rolled back; a report with the error makes the gap visible.
         message = f"stopped after {settings.DRIFT_TASK_SOFT_TIME_LIMIT}s (soft time limit)"
-        DriftReport.objects.filter(started_at__gte=started, finished_at__isnull=True).update(
-            finished_at=timezone.now(), error=message
-        )
+        DriftReport.objects.create(started_at=started, finished_at=timezone.now(), error=message)
         logger.error("drift pass of %s %s", tenant.slug, message)
         return {"tenant": tenant.slug, "error": message}
     publish("detection_finished", schema_name=tenant.schema_name, report_id=report.pk)

@@ -85,7 +85,7 @@ def test_the_same_path_is_low_risk_when_the_new_value_is_safe():
     overall, by_path = severities(drift_of(before, after))
     assert overall == "low", "closing a rule is drift, but not an exposure"
     assert by_path["properties.securityRules.allow-https.properties.access"][1] == (
-        "NSG rule now denies or a rule was removed"
+        "NSG rule now denies"
     )
 
 

@@ -35,3 +35,47 @@ def test_mutator_changes_are_rated_by_the_pack(collected, collect, sim_client):
     assert all(f.matched_rule != "default" for f in findings if not f.path.startswith("tags")), [
         (f.resource_type, f.path) for f in findings if f.matched_rule == "default"
     ]
+
+
+def test_a_normalisation_rules_change_is_not_drift_and_refreshes_the_baseline(collected):
+    """Baselines approved under older rules (a null kept, a volatile status kept) are
+    brought to the current form instead of being reported as removed values."""
+    from configurations.models import Configuration
+    from drift.models import BaselineEntry
+    from tests.drift.helpers import in_schema
+
+    def age_entries():
+        entries = list(
+            BaselineEntry.objects.filter(resource_type="microsoft.sql/servers/databases")
+        )
+        for entry in entries:
+            entry.config = {
+                **entry.config,
+                "zones": None,
+                "properties": {**entry.config["properties"], "status": "Online"},
+            }
+            entry.config_hash = "0" * 64
+        BaselineEntry.objects.bulk_update(entries, ["config", "config_hash"])
+        return [e.resource_id for e in entries]
+
+    aged = in_schema(collected, age_entries)
+    assert aged
+    report = detect(collected)
+    assert report.opened == 0 and report.resources_drifted == 0
+    current = in_schema(
+        collected,
+        lambda: dict(
+            Configuration.objects.filter(resource_id__in=aged).values_list(
+                "resource_id", "config_hash"
+            )
+        ),
+    )
+    stored = in_schema(
+        collected,
+        lambda: dict(
+            BaselineEntry.objects.filter(resource_id__in=aged).values_list(
+                "resource_id", "config_hash"
+            )
+        ),
+    )
+    assert stored == current, "refreshed once, so later passes compare hashes only"
