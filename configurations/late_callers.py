@@ -47,7 +47,7 @@ class _Pending:
 
 
 def _window() -> timedelta:
-    hours = float(getattr(settings, "ACTIVITY_LATE_CALLER_WINDOW_HOURS", 24))
+    hours = settings.ACTIVITY_LATE_CALLER_WINDOW_HOURS
     return min(timedelta(hours=hours), RETENTION)
 
 

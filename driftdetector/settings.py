@@ -298,6 +298,8 @@ AZURE_READ_TIMEOUT = env.float("AZURE_READ_TIMEOUT", default=60.0)
 AZURE_MAX_THROTTLE_WAIT = env.float("AZURE_MAX_THROTTLE_WAIT", default=60.0)
 # Share one Redis token bucket per principal across all workers (off only for benchmarks).
 AZURE_SHARED_LIMITER = env.bool("AZURE_SHARED_LIMITER", default=True)
+# "unknown" callers are looked up again in the Activity Log for this long after the change.
+ACTIVITY_LATE_CALLER_WINDOW_HOURS = env.float("ACTIVITY_LATE_CALLER_WINDOW_HOURS", default=24.0)
 # Skip resources whose hash did not move (off only to benchmark the naive deepdiff path).
 COLLECTION_HASH_SHORT_CIRCUIT = env.bool("COLLECTION_HASH_SHORT_CIRCUIT", default=True)
 # Activity Log events arrive late: after each pass, fill "unknown" callers of changes made
