@@ -49,6 +49,8 @@ SHARED_APPS = [
     "social_django",
     # Also a tenant app: MSP staff's sign-in events are kept in the public schema.
     "auditlog",
+    # MSP-wide notification rules and channels (their deliveries live in tenant schemas).
+    "msp_notifications",
 ]
 TENANT_APPS = [
     "configurations",

@@ -280,6 +280,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "summary",
         "channel_name",
         "rule",
+        "msp_rule_id",
         "report_id",
         "idempotency_key",
         "status",

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MspNotificationsConfig(AppConfig):
+    name = "msp_notifications"
+    verbose_name = "MSP notifications"
