@@ -99,6 +99,18 @@ def _check_secret(secret: str) -> None:
         raise ValidationError({"secret": "the secret must hold 24 to 64 bytes"})
 
 
+def _check_routing_key(key: str) -> None:
+    if not key:
+        raise ValidationError(
+            {
+                "secret": "give the PagerDuty integration (routing) key of an Events API v2 "
+                "integration"
+            }
+        )
+    if len(key) != 32 or not key.isalnum():
+        raise ValidationError({"secret": "a PagerDuty routing key is 32 letters and digits"})
+
+
 def validate_channel(*, kind: str, url: str = "", addresses: Sequence[str] = ()) -> None:
     """Raise ValidationError (per field) unless the channel can be sent to.
 
@@ -154,6 +166,9 @@ def create_channel(
     """Create a validated channel (a webhook needs its ``whsec_`` signing secret); with
     ``msp`` an MSP channel in the public schema."""
     addresses = [a.strip() for a in addresses if a.strip()]
+    if kind == ChannelKind.PAGERDUTY:
+        url = url or settings.NOTIFY_PAGERDUTY_EVENTS_URL
+        _check_routing_key(secret)
     validate_channel(kind=kind, url=url, addresses=addresses)
     if kind == ChannelKind.WEBHOOK:
         if not secret:
@@ -161,7 +176,7 @@ def create_channel(
                 {"secret": "give a signing secret: whsec_ + base64 of 24-64 random bytes"}
             )
         _check_secret(secret)
-    elif secret:
+    elif secret and kind != ChannelKind.PAGERDUTY:
         raise ValidationError({"secret": "only webhook channels are signed"})
     model = MspChannel if msp else Channel
     channel = model(name=name, kind=kind, url=url, addresses=addresses, secret=secret)
@@ -195,7 +210,10 @@ def update_channel(
     if url:
         channel.url = url
     validate_channel(kind=channel.kind, url=channel.url, addresses=channel.addresses)
-    if secret:
+    if secret and channel.kind == ChannelKind.PAGERDUTY:
+        _check_routing_key(secret)
+        channel.secret = secret
+    elif secret:
         _check_secret(secret)
         if secret != channel.secret:
             channel.previous_secret = channel.secret
@@ -635,6 +653,8 @@ def _create_deliveries(
                 notes=notes,
                 events=events,
             )
+            if channel.kind == ChannelKind.PAGERDUTY:
+                message["pagerduty_resolve"] = _pagerduty_resolves(rule, channel, kept)
             has_critical = any(i["severity"] == "critical" for i in kept) or bool(notes)
             when = now if suppressed else send_at(_timing(rule), now, has_critical=has_critical)
             digest = rule.mode != Mode.IMMEDIATE and not suppressed
@@ -681,6 +701,36 @@ def _create_deliveries(
         for delivery_id in send_now:
             _enqueue_send(delivery_id, delay=0.0, schema_name=tenant.schema_name)
     return send_now
+
+
+def _pagerduty_resolves(
+    rule: RuleBase, channel: ChannelBase, items: list[dict[str, Any]]
+) -> list[str]:
+    """Dedup keys of the PagerDuty alerts this route triggered whose findings are now all
+    resolved (each alert is one delivery: one group of findings)."""
+    resolved = {i["finding_id"] for i in items if i["event"] == Event.RESOLVED}
+    if not resolved:
+        return []
+    triggers = (
+        Delivery.objects.filter(**_refs(rule, channel), status__in=TOLD)
+        .filter(items__finding_id__in=resolved)
+        .distinct()
+    )
+    keys = []
+    for delivery in triggers.order_by("pk"):
+        told = set(
+            delivery.items.exclude(event=Event.RESOLVED).values_list("finding_id", flat=True)
+        )
+        still_open = told - resolved
+        if (
+            not told
+            or DriftFinding.objects.filter(pk__in=still_open)
+            .exclude(status=DriftFinding.Status.RESOLVED)
+            .exists()
+        ):
+            continue
+        keys.append(delivery.idempotency_key)
+    return keys
 
 
 def _open_digest(rule: RuleBase, channel: ChannelBase, when: datetime) -> Delivery | None:
