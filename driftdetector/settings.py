@@ -50,7 +50,7 @@ SHARED_APPS = [
     # Also a tenant app: MSP staff's sign-in events are kept in the public schema.
     "auditlog",
     # MSP-wide notification rules and channels (their deliveries live in tenant schemas).
-    "msp_notifications",
+    "notifications.msp",
 ]
 TENANT_APPS = [
     "configurations",

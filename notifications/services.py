@@ -43,7 +43,6 @@ from drift.selectors import (
 )
 from drift.severity import SEVERITIES
 from driftdetector.pipeline import enqueue
-from msp_notifications.models import MspChannel, MspNotificationRule
 from notifications import messages, ssrf, transports
 from notifications.choices import OUTSTANDING, ChannelKind, DeliveryStatus, Event, Mode
 from notifications.models import (
@@ -57,6 +56,7 @@ from notifications.models import (
     RuleBase,
     Snooze,
 )
+from notifications.msp.models import MspChannel, MspNotificationRule
 from notifications.rules import Timing, send_at, severity_rank, type_matches
 from tenants.models import Tenant
 

@@ -11,9 +11,9 @@ from django.db import connection
 from django.utils import timezone
 
 from drift.models import DriftFinding, DriftReport
-from msp_notifications.models import MspChannel, MspNotificationRule
 from notifications import selectors, services
 from notifications.models import Delivery
+from notifications.msp.models import MspChannel, MspNotificationRule
 from tests.notifications.helpers import channel, make_report_with
 
 pytestmark = pytest.mark.django_db

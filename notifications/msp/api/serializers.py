@@ -6,9 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from msp_notifications.models import MspChannel, MspNotificationRule
 from notifications.api.serializers import ChannelSerializer, DeliverySerializer, RuleSerializer
 from notifications.models import Delivery
+from notifications.msp.models import MspChannel, MspNotificationRule
 from tenants.selectors import customer_tenants
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from msp_notifications.models import MspChannel, MspNotificationRule
 from notifications.models import Delivery
+from notifications.msp.models import MspChannel, MspNotificationRule
 
 
 def msp_channels() -> QuerySet[MspChannel]:

@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.permissions import MspPermission
-from msp_notifications import selectors
-from msp_notifications.api import serializers
 from notifications import services
+from notifications.msp import selectors
+from notifications.msp.api import serializers
 from tenants.selectors import customer_tenants
 
 

@@ -11,9 +11,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from msp_notifications.models import MspChannel, MspNotificationRule
 from notifications import services
 from notifications.admin import ChannelForm, RuleForm
+from notifications.msp.models import MspChannel, MspNotificationRule
 
 
 class MspChannelForm(ChannelForm):

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from msp_notifications.api import views
+from notifications.msp.api import views
 
 router = SimpleRouter()
 router.register("notifications/channels", views.MspChannelViewSet, basename="api-msp-channel")
