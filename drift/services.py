@@ -603,17 +603,3 @@ def ignore_finding_paths(finding_ids: Iterable[int], *, actor: str, scope: str =
         )
     record_drift_status(tenant)
     return len(added)
-
-
-def request_detection(tenant: Tenant, *, poll_run_id: int | None) -> None:
-    """Queue a detection pass of ``tenant`` (sent when the caller's transaction commits)."""
-    from driftdetector.celery import app
-
-    transaction.on_commit(
-        lambda: app.send_task(
-            "drift.tasks.detect_drift",
-            kwargs={"poll_run_id": poll_run_id},
-            headers={"_schema_name": tenant.schema_name},
-            queue="drift",
-        )
-    )

@@ -7,7 +7,8 @@ the tenant schema in the header, once the caller's transaction commits.
 
     collection_finished (configurations) -> drift.tasks.detect_drift        [succeeded passes]
                                          -> notifications.tasks.evaluate_poll_run
-    detection_finished  (drift)          -> notifications.tasks.evaluate_report
+    detection_finished  (drift task, manage.py detect_drift)
+                                         -> notifications.tasks.evaluate_report
 """
 
 from __future__ import annotations

@@ -49,6 +49,8 @@ SHARED_APPS = [
     "social_django",
     # Also a tenant app: MSP staff's sign-in events are kept in the public schema.
     "auditlog",
+    # MSP-wide notification rules and channels (their deliveries live in tenant schemas).
+    "notifications.msp",
 ]
 TENANT_APPS = [
     "configurations",
@@ -364,6 +366,10 @@ NOTIFY_EVALUATION_SWEEP_SECONDS = env.int("NOTIFY_EVALUATION_SWEEP_SECONDS", def
 # A channel is disabled after a 410 or this many failed attempts in a row.
 NOTIFY_DISABLE_AFTER_FAILURES = env.int("NOTIFY_DISABLE_AFTER_FAILURES", default=20)
 NOTIFY_BASE_URL = env.str("NOTIFY_BASE_URL", default="http://127.0.0.1:8000")
+# PagerDuty Events API v2 endpoint of pagerduty channels that give no URL of their own.
+NOTIFY_PAGERDUTY_EVENTS_URL = env.str(
+    "NOTIFY_PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue"
+)
 _NOTIFY_SMTP = env.url("NOTIFY_SMTP_URL", default="smtp://127.0.0.1:1025")
 NOTIFY_SMTP_HOST = _NOTIFY_SMTP.hostname or "127.0.0.1"
 NOTIFY_SMTP_PORT = _NOTIFY_SMTP.port or 25

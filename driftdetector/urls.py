@@ -15,4 +15,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("tenants.api.urls_public")),
     path("api/v1/", include("accounts.api.urls")),
+    path("api/v1/", include("notifications.msp.api.urls")),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
@@ -15,7 +16,7 @@ from django.utils.html import format_html
 
 from driftdetector.admin_site import tenant_admin_site
 from notifications import services
-from notifications.choices import Event, Mode
+from notifications.choices import ChannelKind, Event, Mode
 from notifications.models import (
     SEVERITY_CHOICES,
     Channel,
@@ -50,7 +51,8 @@ class ChannelForm(forms.ModelForm):
         label="Signing secret",
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="webhooks: whsec_ + base64 of 24-64 random bytes; stored encrypted, never "
+        help_text="webhooks: whsec_ + base64 of 24-64 random bytes; PagerDuty: the routing "
+        "key; stored encrypted, never "
         "shown. Blank keeps the current one; a new one keeps the old valid for a day.",
     )
 
@@ -70,6 +72,8 @@ class ChannelForm(forms.ModelForm):
         data["addresses"] = [a.strip() for a in raw.replace("\n", ",").split(",") if a.strip()]
         kind = data.get("kind") or self.instance.kind
         url = data.get("new_url") or (self.instance.url if self.instance.pk else "")
+        if kind == ChannelKind.PAGERDUTY and not url:
+            url = settings.NOTIFY_PAGERDUTY_EVENTS_URL
         try:
             services.validate_channel(kind=kind, url=url, addresses=data["addresses"])
         except ValidationError as exc:
@@ -280,6 +284,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "summary",
         "channel_name",
         "rule",
+        "msp_rule_id",
         "report_id",
         "idempotency_key",
         "status",

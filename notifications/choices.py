@@ -10,10 +10,11 @@ class ChannelKind(models.TextChoices):
     SLACK = "slack", "Slack (incoming webhook)"
     TEAMS = "teams", "Microsoft Teams (Workflows webhook)"
     WEBHOOK = "webhook", "Webhook (Standard Webhooks signed)"
+    PAGERDUTY = "pagerduty", "PagerDuty (Events API v2)"
 
 
 #: Kinds that post to a user-supplied URL (every such URL passes the SSRF guard).
-HTTP_KINDS = (ChannelKind.SLACK, ChannelKind.TEAMS, ChannelKind.WEBHOOK)
+HTTP_KINDS = (ChannelKind.SLACK, ChannelKind.TEAMS, ChannelKind.WEBHOOK, ChannelKind.PAGERDUTY)
 
 
 class Event(models.TextChoices):

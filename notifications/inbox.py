@@ -39,7 +39,7 @@ class Reply:
 def _kind_of(path: str, headers: dict[str, str]) -> str:
     if "webhook-id" in headers:
         return "webhook"
-    for kind in ("slack", "teams"):
+    for kind in ("slack", "teams", "pagerduty"):
         if kind in path:
             return kind
     return "http"

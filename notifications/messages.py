@@ -158,6 +158,61 @@ def render_teams(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: drift severities -> PagerDuty Events v2 severities
+PAGERDUTY_SEVERITY = {"critical": "critical", "high": "error", "medium": "warning", "low": "info"}
+
+
+def render_pagerduty(
+    message: dict[str, Any], *, routing_key: str, dedup_key: str, timestamp: str
+) -> list[dict[str, Any]]:
+    """PagerDuty Events v2 events for a message: a ``trigger`` keyed by ``dedup_key`` (the
+    delivery's idempotency key, so a resend is the same alert) when anything opened,
+    escalated or failed, and a ``resolve`` for each earlier alert whose findings are now
+    all resolved (``message["pagerduty_resolve"]``)."""
+    events: list[dict[str, Any]] = []
+    active = [i for i in message["items"] if i["event"] != "resolved"]
+    if active or message["notes"]:
+        order = list(PAGERDUTY_SEVERITY)  # worst first
+        worst = min(
+            (i["severity"] for i in active),
+            key=lambda s: order.index(s) if s in order else len(order),
+            default="critical",
+        )
+        top = active[0] if active else None
+        events.append(
+            {
+                "routing_key": routing_key,
+                "event_action": "trigger",
+                "dedup_key": dedup_key,
+                "payload": {
+                    "summary": title(message)[:1024],
+                    "source": f"azure-drift-detector/{message['tenant']['slug']}",
+                    "severity": PAGERDUTY_SEVERITY.get(worst, "info"),
+                    "timestamp": timestamp,
+                    "component": resource_name(top["resource_id"]) if top else "polling",
+                    "group": message["tenant"]["slug"],
+                    "class": "configuration drift",
+                    "custom_details": {
+                        "events": message["events"],
+                        "by_severity": message["by_severity"],
+                        "notes": message["notes"],
+                        "findings": [
+                            f"{i['event']} {i['severity']} {resource_name(i['resource_id'])} "
+                            f"{i['path']}: {i['before']!r} -> {i['after']!r}"
+                            for i in active[:20]
+                        ],
+                    },
+                },
+                "links": [
+                    {"href": i["url"], "text": resource_name(i["resource_id"])} for i in active[:5]
+                ],
+            }
+        )
+    for key in message.get("pagerduty_resolve", []):
+        events.append({"routing_key": routing_key, "event_action": "resolve", "dedup_key": key})
+    return events
+
+
 def render_webhook(message: dict[str, Any], *, timestamp: str) -> dict[str, Any]:
     """The Standard Webhooks body: type, timestamp, and data with one entry per finding event."""
     return {

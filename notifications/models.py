@@ -22,8 +22,9 @@ def _default_events() -> list[str]:
     return [str(e) for e in DEFAULT_EVENTS]
 
 
-class Channel(models.Model):
-    """Where messages go: email addresses, or a Slack / Teams / webhook URL."""
+class ChannelBase(models.Model):
+    """Where messages go: email addresses, or a Slack / Teams / webhook URL (shared by the
+    tenant's channels and the MSP's, which live in the public schema)."""
 
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
@@ -41,15 +42,27 @@ class Channel(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    #: True for the MSP's channels (public schema), whose deliveries carry msp_* ids.
+    is_msp = False
+
     class Meta:
+        abstract = True
         ordering = ["name"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
 
 
-class NotificationRule(models.Model):
-    """Which events of which findings go to which channels, when."""
+class Channel(ChannelBase):
+    """A tenant's own channel."""
+
+    class Meta(ChannelBase.Meta):
+        abstract = False
+
+
+class RuleBase(models.Model):
+    """Which events of which findings go to which channels, when (shared by the tenant's
+    rules and the MSP's)."""
 
     name = models.CharField(max_length=100, unique=True)
     enabled = models.BooleanField(default=True)
@@ -67,14 +80,25 @@ class NotificationRule(models.Model):
     quiet_start = models.TimeField(null=True, blank=True)
     quiet_end = models.TimeField(null=True, blank=True)
     critical_bypasses_quiet_hours = models.BooleanField(default=True)
-    channels = models.ManyToManyField(Channel, related_name="rules")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    is_msp = False
+
     class Meta:
+        abstract = True
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class NotificationRule(RuleBase):
+    """A tenant's own rule."""
+
+    channels = models.ManyToManyField(Channel, related_name="rules")
+
+    class Meta(RuleBase.Meta):
+        abstract = False
 
 
 class Delivery(models.Model):
@@ -87,6 +111,10 @@ class Delivery(models.Model):
         Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     channel_name = models.CharField(max_length=100)
+    # Deliveries of MSP rules (public schema) live here too, with plain ids: a foreign key
+    # across schemas would make deleting an MSP channel touch every tenant's table.
+    msp_rule_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    msp_channel_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
     report_id = models.PositiveIntegerField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
     status = models.CharField(

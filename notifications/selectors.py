@@ -12,9 +12,14 @@ def channels() -> QuerySet[Channel]:
     return Channel.objects.order_by("name")
 
 
-def deliveries(*, status: str | None = None, channel: str | None = None) -> QuerySet[Delivery]:
-    """Deliveries newest first with their attempts, optionally by status or channel id."""
+def deliveries(
+    *, status: str | None = None, channel: str | None = None, with_msp: bool = False
+) -> QuerySet[Delivery]:
+    """Deliveries newest first with their attempts, optionally by status or channel id;
+    those of MSP rules only ``with_msp`` (for MSP staff: customers never see MSP channels)."""
     queryset = Delivery.objects.prefetch_related("attempt_log").order_by("-created_at", "-id")
+    if not with_msp:
+        queryset = queryset.filter(msp_rule_id__isnull=True)
     if status:
         queryset = queryset.filter(status=status)
     if channel and channel.isdigit():

@@ -29,7 +29,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -47,13 +47,16 @@ from notifications import messages, ssrf, transports
 from notifications.choices import OUTSTANDING, ChannelKind, DeliveryStatus, Event, Mode
 from notifications.models import (
     Channel,
+    ChannelBase,
     Delivery,
     DeliveryAttempt,
     DeliveryItem,
     EvaluatedReport,
     NotificationRule,
+    RuleBase,
     Snooze,
 )
+from notifications.msp.models import MspChannel, MspNotificationRule
 from notifications.rules import Timing, send_at, severity_rank, type_matches
 from tenants.models import Tenant
 
@@ -94,6 +97,18 @@ def _check_secret(secret: str) -> None:
         raise ValidationError({"secret": "the part after whsec_ must be base64"}) from None
     if not 24 <= len(raw) <= 64:
         raise ValidationError({"secret": "the secret must hold 24 to 64 bytes"})
+
+
+def _check_routing_key(key: str) -> None:
+    if not key:
+        raise ValidationError(
+            {
+                "secret": "give the PagerDuty integration (routing) key of an Events API v2 "
+                "integration"
+            }
+        )
+    if len(key) != 32 or not key.isalnum():
+        raise ValidationError({"secret": "a PagerDuty routing key is 32 letters and digits"})
 
 
 def validate_channel(*, kind: str, url: str = "", addresses: Sequence[str] = ()) -> None:
@@ -146,9 +161,14 @@ def create_channel(
     url: str = "",
     addresses: Sequence[str] = (),
     secret: str = "",
-) -> Channel:
-    """Create a validated channel (a webhook needs its ``whsec_`` signing secret)."""
+    msp: bool = False,
+) -> ChannelBase:
+    """Create a validated channel (a webhook needs its ``whsec_`` signing secret); with
+    ``msp`` an MSP channel in the public schema."""
     addresses = [a.strip() for a in addresses if a.strip()]
+    if kind == ChannelKind.PAGERDUTY:
+        url = url or settings.NOTIFY_PAGERDUTY_EVENTS_URL
+        _check_routing_key(secret)
     validate_channel(kind=kind, url=url, addresses=addresses)
     if kind == ChannelKind.WEBHOOK:
         if not secret:
@@ -156,25 +176,30 @@ def create_channel(
                 {"secret": "give a signing secret: whsec_ + base64 of 24-64 random bytes"}
             )
         _check_secret(secret)
-    elif secret:
+    elif secret and kind != ChannelKind.PAGERDUTY:
         raise ValidationError({"secret": "only webhook channels are signed"})
-    channel = Channel(name=name, kind=kind, url=url, addresses=addresses, secret=secret)
+    model = MspChannel if msp else Channel
+    channel = model(name=name, kind=kind, url=url, addresses=addresses, secret=secret)
     channel.full_clean(exclude=["url", "secret", "previous_secret"])
     channel.save()
-    _audit(actor=actor, action="notification_channel_created", resource=f"channel {name}")
+    _audit(actor=actor, action="notification_channel_created", resource=_label(channel))
     return channel
+
+
+def _label(channel: ChannelBase) -> str:
+    return f"{'MSP ' if channel.is_msp else ''}channel {channel.name}"
 
 
 def update_channel(
     *,
-    channel: Channel,
+    channel: ChannelBase,
     actor: str,
     name: str | None = None,
     url: str = "",
     addresses: Sequence[str] | None = None,
     secret: str = "",
     enabled: bool | None = None,
-) -> Channel:
+) -> ChannelBase:
     """Change a channel; a blank URL or secret keeps the stored one (they are write-only).
 
     A new secret keeps the old one valid for a day (both signatures are sent); enabling
@@ -185,7 +210,10 @@ def update_channel(
     if url:
         channel.url = url
     validate_channel(kind=channel.kind, url=channel.url, addresses=channel.addresses)
-    if secret:
+    if secret and channel.kind == ChannelKind.PAGERDUTY:
+        _check_routing_key(secret)
+        channel.secret = secret
+    elif secret:
         _check_secret(secret)
         if secret != channel.secret:
             channel.previous_secret = channel.secret
@@ -201,13 +229,13 @@ def update_channel(
         else:
             channel.disabled_reason = f"disabled by {actor}"
     channel.save()
-    _audit(actor=actor, action="notification_channel_changed", resource=f"channel {channel.name}")
-    if enabled is not None:
+    _audit(actor=actor, action="notification_channel_changed", resource=_label(channel))
+    if enabled is not None and not channel.is_msp:
         _record_channel_health()
     return channel
 
 
-def rotate_secret(*, channel: Channel, actor: str, secret: str) -> Channel:
+def rotate_secret(*, channel: ChannelBase, actor: str, secret: str) -> ChannelBase:
     """Give a webhook channel a new secret; the old one stays valid (and signed with) for a day."""
     if channel.kind != ChannelKind.WEBHOOK:
         raise ValidationError({"secret": "only webhook channels are signed"})
@@ -216,30 +244,36 @@ def rotate_secret(*, channel: Channel, actor: str, secret: str) -> Channel:
     return update_channel(channel=channel, actor=actor, secret=secret)
 
 
-def delete_channel(*, channel: Channel, actor: str) -> None:
-    """Delete a channel; its deliveries stay on record and pending ones end as dead."""
-    name = channel.name
+def delete_channel(*, channel: ChannelBase, actor: str) -> None:
+    """Delete a channel; its deliveries stay on record and pending ones end as dead (those
+    of an MSP channel, spread over the tenants, at their next attempt)."""
+    label = _label(channel)
+    if channel.is_msp:
+        channel.delete()
+        _audit(actor=actor, action="notification_channel_deleted", resource=label)
+        return
     with transaction.atomic():
         Delivery.objects.filter(channel=channel, status__in=OUTSTANDING).update(
             status=DeliveryStatus.DEAD, next_attempt_at=None, last_error="channel deleted"
         )
         channel.delete()
-    _audit(actor=actor, action="notification_channel_deleted", resource=f"channel {name}")
+    _audit(actor=actor, action="notification_channel_deleted", resource=label)
     _record_channel_health()
 
 
-def _disable_channel(channel: Channel, reason: str) -> None:
-    Channel.objects.filter(pk=channel.pk).update(enabled=False, disabled_reason=reason)
+def _disable_channel(channel: ChannelBase, reason: str) -> None:
+    type(channel).objects.filter(pk=channel.pk).update(enabled=False, disabled_reason=reason)
     channel.enabled, channel.disabled_reason = False, reason
     logger.warning("notification channel %s disabled: %s", channel.name, reason)
     _audit(
         actor="notifications",
         action="notification_channel_disabled",
-        resource=f"channel {channel.name}",
+        resource=_label(channel),
         status="failure",
         reason=reason,
     )
-    _record_channel_health()
+    if not channel.is_msp:
+        _record_channel_health()
 
 
 def _record_channel_health() -> None:
@@ -292,7 +326,7 @@ def create_rule(
     *,
     name: str,
     actor: str,
-    channels: Iterable[Channel],
+    channels: Iterable[ChannelBase],
     min_severity: str = "high",
     events: Sequence[str] | None = None,
     resource_types: Sequence[str] = (),
@@ -303,8 +337,13 @@ def create_rule(
     quiet_end: time | None = None,
     critical_bypasses_quiet_hours: bool = True,
     poll_failing_passes: int = 3,
-) -> NotificationRule:
-    """Create a validated rule sending to ``channels``."""
+    msp: bool = False,
+    all_tenants: bool = True,
+    tenants: Iterable[Tenant] = (),
+) -> RuleBase:
+    """Create a validated rule sending to ``channels``. With ``msp``, an MSP rule (public
+    schema, MSP channels) for every customer tenant or, without ``all_tenants``, for the
+    chosen ``tenants``."""
     events = list(events) if events is not None else [str(e) for e in Event if e != "poll_failing"]
     validate_rule(
         min_severity=min_severity,
@@ -313,7 +352,17 @@ def create_rule(
         timezone_name=timezone_name,
         resource_types=resource_types,
     )
-    rule = NotificationRule.objects.create(
+    channels = list(channels)
+    tenants = list(tenants)
+    if msp and not all_tenants and not tenants:
+        raise ValidationError({"tenants": "choose the tenants, or apply the rule to all"})
+    if any(c.is_msp != msp for c in channels):
+        raise ValidationError(
+            {"channels": "MSP rules send to MSP channels, tenant rules to the tenant's"}
+        )
+    extra: dict[str, Any] = {"all_tenants": all_tenants} if msp else {}
+    rule = (MspNotificationRule if msp else NotificationRule).objects.create(
+        **extra,
         name=name,
         min_severity=min_severity,
         events=events,
@@ -326,9 +375,18 @@ def create_rule(
         critical_bypasses_quiet_hours=critical_bypasses_quiet_hours,
         poll_failing_passes=poll_failing_passes,
     )
-    rule.channels.set(list(channels))
-    _audit(actor=actor, action="notification_rule_created", resource=f"rule {name}")
+    rule.channels.set(channels)
+    if msp:
+        rule.tenants.set([] if all_tenants else tenants)
+    label = f"{'MSP ' if msp else ''}rule {name}"
+    _audit(actor=actor, action="notification_rule_created", resource=label)
     return rule
+
+
+def audit_rule_saved(*, rule: RuleBase, actor: str, created: bool) -> None:
+    """Record in the audit log that a rule was created or changed (admin forms save rules)."""
+    action = "notification_rule_created" if created else "notification_rule_changed"
+    _audit(actor=actor, action=action, resource=f"{'MSP ' if rule.is_msp else ''}rule {rule.name}")
 
 
 def validate_snooze(
@@ -409,7 +467,32 @@ def _tenant_facts(tenant: Tenant) -> dict[str, Any]:
     return {"id": tenant.pk, "slug": tenant.slug, "name": tenant.name}
 
 
-def _timing(rule: NotificationRule) -> Timing:
+def _rules(tenant: Tenant) -> list[RuleBase]:
+    """The enabled rules that apply to this tenant: its own, and the MSP's that scope it
+    (all tenants, or chosen ones including this one)."""
+    own = list(NotificationRule.objects.filter(enabled=True).prefetch_related("channels"))
+    msp = list(
+        MspNotificationRule.objects.filter(enabled=True)
+        .filter(Q(all_tenants=True) | Q(tenants=tenant))
+        .distinct()
+        .prefetch_related("channels")
+    )
+    return own + msp
+
+
+def _route(rule: RuleBase, channel: ChannelBase) -> tuple[str, int, int]:
+    """Which rule and channel a delivery went by; MSP and tenant ids never mix."""
+    return ("msp" if rule.is_msp else "own", rule.pk, channel.pk)
+
+
+def _refs(rule: RuleBase, channel: ChannelBase) -> dict[str, Any]:
+    """The Delivery fields naming its rule and channel."""
+    if rule.is_msp:
+        return {"msp_rule_id": rule.pk, "msp_channel_id": channel.pk}
+    return {"rule": rule, "channel": channel}
+
+
+def _timing(rule: RuleBase) -> Timing:
     return Timing(
         mode=rule.mode,
         timezone=rule.timezone,
@@ -420,15 +503,26 @@ def _timing(rule: NotificationRule) -> Timing:
     )
 
 
-def _told(finding_ids: list[int]) -> tuple[dict[tuple[int, int, int], int], set[tuple]]:
-    """Per (finding, rule, channel): the highest severity rank told; and those told resolved."""
-    told: dict[tuple[int, int, int], int] = {}
-    resolved: set[tuple[int, int, int]] = set()
+def _told(finding_ids: list[int]) -> tuple[dict[tuple, int], set[tuple]]:
+    """Per (finding, *route): the highest severity rank told; and those told resolved."""
+    told: dict[tuple, int] = {}
+    resolved: set[tuple] = set()
     rows = DeliveryItem.objects.filter(
         finding_id__in=finding_ids, delivery__status__in=TOLD
-    ).values_list("finding_id", "event", "severity", "delivery__rule_id", "delivery__channel_id")
-    for finding_id, event, severity, rule_id, channel_id in rows:
-        key = (finding_id, rule_id, channel_id)
+    ).values_list(
+        "finding_id",
+        "event",
+        "severity",
+        "delivery__rule_id",
+        "delivery__channel_id",
+        "delivery__msp_rule_id",
+        "delivery__msp_channel_id",
+    )
+    for finding_id, event, severity, rule_id, channel_id, msp_rule_id, msp_channel_id in rows:
+        if msp_rule_id is not None:
+            key = (finding_id, "msp", msp_rule_id, msp_channel_id)
+        else:
+            key = (finding_id, "own", rule_id, channel_id)
         if event == Event.RESOLVED:
             resolved.add(key)
         else:
@@ -445,7 +539,7 @@ def evaluate_report(*, report_id: int) -> list[int]:
     if EvaluatedReport.objects.filter(report_id=report_id).exists():
         return []
     changes = findings_changed_by_report(report_id)
-    rules = list(NotificationRule.objects.filter(enabled=True).prefetch_related("channels"))
+    rules = _rules(tenant)
     if not rules or not any(changes.values()):
         EvaluatedReport.objects.get_or_create(report_id=report_id)
         return []
@@ -453,12 +547,12 @@ def evaluate_report(*, report_id: int) -> list[int]:
     opened = changes["opened"]
     expired = expired_exception_paths(opened, at=now)
     told, told_resolved = _told([f.pk for f in changes["changed"] + changes["resolved"]])
-    groups: dict[tuple[NotificationRule, Channel], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[RuleBase, ChannelBase], list[dict[str, Any]]] = defaultdict(list)
     for rule in rules:
         floor = severity_rank(rule.min_severity)
         channels = list(rule.channels.all())
 
-        def wanted(f: DriftFinding, rule: NotificationRule = rule, floor: int = floor) -> bool:
+        def wanted(f: DriftFinding, rule: RuleBase = rule, floor: int = floor) -> bool:
             return severity_rank(f.severity) >= floor and type_matches(
                 f.resource_type, rule.resource_types
             )
@@ -476,13 +570,13 @@ def evaluate_report(*, report_id: int) -> list[int]:
             if Event.ESCALATED not in rule.events or not wanted(finding):
                 continue
             for channel in channels:
-                before = told.get((finding.pk, rule.pk, channel.pk), -1)
+                before = told.get((finding.pk, *_route(rule, channel)), -1)
                 if severity_rank(finding.severity) > before:
                     groups[(rule, channel)].append(_item(tenant, finding, Event.ESCALATED))
         if Event.RESOLVED in rule.events:
             for finding in changes["resolved"]:
                 for channel in channels:
-                    key = (finding.pk, rule.pk, channel.pk)
+                    key = (finding.pk, *_route(rule, channel))
                     if key in told and key not in told_resolved:
                         groups[(rule, channel)].append(_item(tenant, finding, Event.RESOLVED))
     with transaction.atomic():
@@ -495,11 +589,7 @@ def evaluate_report(*, report_id: int) -> list[int]:
 def evaluate_poll_run(*, poll_run_id: int) -> list[int]:
     """Tell rules with the poll_failing event when polling has just failed N passes in a row."""
     tenant = _tenant()
-    rules = [
-        r
-        for r in NotificationRule.objects.filter(enabled=True).prefetch_related("channels")
-        if Event.POLL_FAILING in r.events
-    ]
+    rules = [r for r in _rules(tenant) if Event.POLL_FAILING in r.events]
     if not rules:
         return []
     depth = max(r.poll_failing_passes for r in rules) + 1
@@ -511,7 +601,7 @@ def evaluate_poll_run(*, poll_run_id: int) -> list[int]:
         if run.status != "failed":
             break
         failed += 1
-    groups: dict[tuple[NotificationRule, Channel], list[dict[str, Any]]] = {}
+    groups: dict[tuple[RuleBase, ChannelBase], list[dict[str, Any]]] = {}
     note = f"Polling of {tenant.slug} failed {failed} passes in a row; last error: " + (
         recent[0].error or "(none recorded)"
     )
@@ -532,7 +622,7 @@ def evaluate_poll_run(*, poll_run_id: int) -> list[int]:
 
 def _create_deliveries(
     tenant: Tenant,
-    groups: dict[tuple[NotificationRule, Channel], list[dict[str, Any]]],
+    groups: dict[tuple[RuleBase, ChannelBase], list[dict[str, Any]]],
     *,
     report_id: int | None,
     now: datetime,
@@ -553,7 +643,8 @@ def _create_deliveries(
         for (rule, channel), items in groups.items():
             quiet = [i for i in items if i["finding_id"] in snoozed_findings]
             loud = [i for i in items if i["finding_id"] not in snoozed_findings]
-            suppressed = rule.pk in snoozed_rules or (items and not loud)
+            rule_snoozed = not rule.is_msp and rule.pk in snoozed_rules
+            suppressed = rule_snoozed or (items and not loud)
             kept = items if suppressed else loud
             message = messages.build_message(
                 tenant=_tenant_facts(tenant),
@@ -562,23 +653,27 @@ def _create_deliveries(
                 notes=notes,
                 events=events,
             )
+            if channel.kind == ChannelKind.PAGERDUTY:
+                message["pagerduty_resolve"] = _pagerduty_resolves(rule, channel, kept)
             has_critical = any(i["severity"] == "critical" for i in kept) or bool(notes)
             when = now if suppressed else send_at(_timing(rule), now, has_critical=has_critical)
             digest = rule.mode != Mode.IMMEDIATE and not suppressed
-            idem = f"{tenant.schema_name}.{key}.rule{rule.pk}.ch{channel.pk}"
+            route = (
+                f"msprule{rule.pk}.mspch{channel.pk}"
+                if rule.is_msp
+                else f"rule{rule.pk}.ch{channel.pk}"
+            )
+            idem = f"{tenant.schema_name}.{key}.{route}"
             if digest:
                 existing = _open_digest(rule, channel, when)
                 if existing is not None:
                     _merge(existing, kept, tenant)
                     continue
-                idem = (
-                    f"{tenant.schema_name}.digest.rule{rule.pk}.ch{channel.pk}.{when:%Y%m%dT%H%M%z}"
-                )
+                idem = f"{tenant.schema_name}.digest.{route}.{when:%Y%m%dT%H%M%z}"
             delivery, created = Delivery.objects.get_or_create(
                 idempotency_key=idem,
                 defaults={
-                    "rule": rule,
-                    "channel": channel,
+                    **_refs(rule, channel),
                     "channel_name": channel.name,
                     "report_id": report_id,
                     "status": DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.PENDING,
@@ -608,12 +703,41 @@ def _create_deliveries(
     return send_now
 
 
-def _open_digest(rule: NotificationRule, channel: Channel, when: datetime) -> Delivery | None:
+def _pagerduty_resolves(
+    rule: RuleBase, channel: ChannelBase, items: list[dict[str, Any]]
+) -> list[str]:
+    """Dedup keys of the PagerDuty alerts this route triggered whose findings are now all
+    resolved (each alert is one delivery: one group of findings)."""
+    resolved = {i["finding_id"] for i in items if i["event"] == Event.RESOLVED}
+    if not resolved:
+        return []
+    triggers = (
+        Delivery.objects.filter(**_refs(rule, channel), status__in=TOLD)
+        .filter(items__finding_id__in=resolved)
+        .distinct()
+    )
+    keys = []
+    for delivery in triggers.order_by("pk"):
+        told = set(
+            delivery.items.exclude(event=Event.RESOLVED).values_list("finding_id", flat=True)
+        )
+        still_open = told - resolved
+        if (
+            not told
+            or DriftFinding.objects.filter(pk__in=still_open)
+            .exclude(status=DriftFinding.Status.RESOLVED)
+            .exists()
+        ):
+            continue
+        keys.append(delivery.idempotency_key)
+    return keys
+
+
+def _open_digest(rule: RuleBase, channel: ChannelBase, when: datetime) -> Delivery | None:
     return (
         Delivery.objects.select_for_update()
         .filter(
-            rule=rule,
-            channel=channel,
+            **_refs(rule, channel),
             status=DeliveryStatus.PENDING,
             attempts=0,
             next_attempt_at=when,
@@ -689,7 +813,7 @@ def attempt_delivery(*, delivery_id: int, force: bool = False) -> Delivery | Non
         delivery.attempts += 1
         delivery.next_attempt_at = now + _lease()
         delivery.save(update_fields=["attempts", "next_attempt_at"])
-    channel = delivery.channel
+    channel = _channel_of(delivery)
     if channel is None:
         outcome = transports.Outcome(success=False, retry=False, error="channel deleted")
     elif not channel.enabled:
@@ -704,13 +828,26 @@ def attempt_delivery(*, delivery_id: int, force: bool = False) -> Delivery | Non
             outcome = transports.Outcome(
                 success=False, retry=True, error=f"{type(exc).__name__}: {exc}"
             )
-    _record(delivery, outcome, started=now)
+    _record(delivery, outcome, channel=channel, started=now)
     return delivery
 
 
-def _record(delivery: Delivery, outcome: transports.Outcome, *, started: datetime) -> None:
+def _channel_of(delivery: Delivery) -> ChannelBase | None:
+    """The delivery's channel (the MSP's, in the public schema, for MSP rules); None if
+    it was deleted."""
+    if delivery.msp_channel_id is not None:
+        return MspChannel.objects.filter(pk=delivery.msp_channel_id).first()
+    return delivery.channel
+
+
+def _record(
+    delivery: Delivery,
+    outcome: transports.Outcome,
+    *,
+    channel: ChannelBase | None,
+    started: datetime,
+) -> None:
     now = timezone.now()
-    channel = delivery.channel
     with transaction.atomic():
         DeliveryAttempt.objects.create(
             delivery=delivery,
@@ -728,11 +865,11 @@ def _record(delivery: Delivery, outcome: transports.Outcome, *, started: datetim
             delivery.next_attempt_at = None
             delivery.last_error = ""
             if channel is not None and channel.consecutive_failures:
-                Channel.objects.filter(pk=channel.pk).update(consecutive_failures=0)
+                type(channel).objects.filter(pk=channel.pk).update(consecutive_failures=0)
         else:
             delivery.last_error = outcome.error[:2000]
             if channel is not None and channel.enabled:
-                Channel.objects.filter(pk=channel.pk).update(
+                type(channel).objects.filter(pk=channel.pk).update(
                     consecutive_failures=F("consecutive_failures") + 1
                 )
                 channel.refresh_from_db(fields=["consecutive_failures"])
@@ -823,6 +960,8 @@ def resend(*, delivery: Delivery, actor: str) -> Delivery:
             copy = Delivery.objects.create(
                 rule=delivery.rule,
                 channel=delivery.channel,
+                msp_rule_id=delivery.msp_rule_id,
+                msp_channel_id=delivery.msp_channel_id,
                 channel_name=delivery.channel_name,
                 report_id=delivery.report_id,
                 idempotency_key=f"{delivery.idempotency_key}.resend-{uuid.uuid4().hex[:8]}",

@@ -46,6 +46,9 @@ class Outcome:
     gone: bool = False
 
 
+USER_AGENT = "AzureDriftDetector-Notifications/1"
+
+
 def allow_list() -> tuple[ssrf.Network, ...]:
     """Networks the SSRF guard lets through (settings.NOTIFY_ALLOWED_NETWORKS)."""
     return ssrf.parse_networks(settings.NOTIFY_ALLOWED_NETWORKS)
@@ -132,7 +135,7 @@ def send_http(channel: Channel, message: dict[str, Any], msg_id: str) -> Outcome
     body, extra = _http_body(channel, message, msg_id, now)
     headers = {
         "Content-Type": "application/json",
-        "User-Agent": "AzureDriftDetector-Notifications/1",
+        "User-Agent": USER_AGENT,
         **extra,
     }
     answer = ssrf.post(
@@ -210,8 +213,38 @@ def send_email(channel: Channel, message: dict[str, Any], msg_id: str) -> Outcom
     return Outcome(success=True, retry=False, latency_ms=elapsed(), smtp_reply=reply_text)
 
 
+def send_pagerduty(channel: Channel, message: dict[str, Any], msg_id: str) -> Outcome:
+    """POST the message's PagerDuty events (a trigger, resolves) to the Events v2 endpoint
+    in order; the first failure is the outcome (a retry sends them all again: PagerDuty
+    dedupes on dedup_key)."""
+    try:
+        target = ssrf.check_url(channel.url, allow=allow_list())
+    except ssrf.UnsafeURL as exc:
+        return Outcome(success=False, retry=False, error=f"refused: {exc}")
+    now = datetime.now(UTC)
+    events = messages.render_pagerduty(
+        message, routing_key=channel.secret, dedup_key=msg_id, timestamp=now.isoformat()
+    )
+    outcome = Outcome(success=True, retry=False, error="")
+    for event in events:
+        answer = ssrf.post(
+            target,
+            json.dumps(event).encode(),
+            {"Content-Type": "application/json", "User-Agent": USER_AGENT},
+            timeout=settings.NOTIFY_TIMEOUT_SECONDS,
+            max_body=settings.NOTIFY_MAX_RESPONSE_BYTES,
+            ca_bundle=settings.NOTIFY_CA_BUNDLE,
+        )
+        outcome = _classify_http(answer)
+        if not outcome.success:
+            return outcome
+    return outcome
+
+
 def send(channel: Channel, message: dict[str, Any], msg_id: str) -> Outcome:
     """Send ``message`` over ``channel`` with ``msg_id`` as its idempotency id."""
     if channel.kind == ChannelKind.EMAIL:
         return send_email(channel, message, msg_id)
+    if channel.kind == ChannelKind.PAGERDUTY:
+        return send_pagerduty(channel, message, msg_id)
     return send_http(channel, message, msg_id)

@@ -73,6 +73,7 @@ class ChannelSerializer(serializers.ModelSerializer):
                 url=validated_data.get("url", ""),
                 addresses=validated_data.get("addresses", []),
                 secret=validated_data.get("secret", ""),
+                msp=self.Meta.model.is_msp,
             )
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from None

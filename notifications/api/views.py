@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.access import user_is_msp
 from accounts.api.permissions import TenantAccess
 from notifications import selectors, services
 from notifications.api import serializers
@@ -66,7 +67,11 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.deliveries(status=params.get("status"), channel=params.get("channel"))
+        return selectors.deliveries(
+            status=params.get("status"),
+            channel=params.get("channel"),
+            with_msp=user_is_msp(self.request.user),
+        )
 
     @action(detail=True, methods=["post"])
     def resend(self, request: Request, pk: str | None = None) -> Response:

@@ -36,6 +36,9 @@ ACTIONS = {
         {"polling_settings": {"enabled": True, "interval_minutes": 7, "page_size": 1000}},
     ),
     "api: list tenants": ("get", "/api/v1/tenants/", None),
+    "api: MSP notification rules": ("get", "/api/v1/notifications/rules/", None),
+    "public admin: MSP channels": ("get", "/admin/msp_notifications/mspchannel/", None),
+    "public admin: add an MSP channel": ("get", "/admin/msp_notifications/mspchannel/add/", None),
     "admin: acknowledge finding": (
         "post",
         "/t/{slug}/admin/drift/driftfinding/",
@@ -58,6 +61,9 @@ EXPECTED = {
     "api: view settings": (200, 200, 200, 200),
     "api: change settings": (200, 200, 403, 403),
     "api: list tenants": (200, 200, 200, 403),
+    "api: MSP notification rules": (200, 200, 200, 403),
+    "public admin: MSP channels": (200, 200, 200, 403),
+    "public admin: add an MSP channel": (200, 200, 403, 403),
     "admin: acknowledge finding": (200, 200, 200, 403),
     "admin: delete tenant": (403, 403, 403, 403),
 }
@@ -150,6 +156,8 @@ notifications.channel                 vacd  vacd  v     -
 notifications.notificationrule        vacd  vacd  v     -
 notifications.delivery                vc    vc    v     -
 notifications.snooze                  vacd  vacd  v     -
+msp_notifications.mspchannel          vacd  vacd  v     -
+msp_notifications.mspnotificationrule vacd  vacd  v     -
 """
 TENANT_ADMIN_APPS = {"configurations", "drift", "notifications"}
 MODEL_ROWS = [line.split() for line in MODEL_MATRIX.strip().splitlines()]

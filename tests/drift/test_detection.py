@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from configurations.models import Configuration
 from drift import services
-from drift.models import Baseline, BaselineEntry, DriftFinding
+from drift.models import Baseline, BaselineEntry, DriftFinding, DriftReport
 from tenants.models import Settings as TenantSettings
 from tenants.models import TenantStatus
 from tenants.services import update_settings
@@ -179,6 +179,24 @@ def test_detect_drift_command_exit_codes(collected, collect, sim_client, capsys)
     with pytest.raises(SystemExit) as error:
         call_command("detect_drift", tenant="no-such-tenant")
     assert error.value.code == 2
+
+
+def test_detect_drift_command_publishes_detection_finished(
+    collected, collect, sim_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A manual pass queues the notification evaluation of its report, as the task does."""
+    from driftdetector.celery import app
+
+    sent = []
+    monkeypatch.setattr(
+        app, "send_task", lambda name, **kw: sent.append((name, kw["kwargs"], kw["queue"]))
+    )
+    open_ssh_to_internet(sim_client, collected)
+    collect(collected)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(SystemExit):
+        call_command("detect_drift", tenant=collected.slug, format="json")
+    latest = in_schema(collected, lambda: DriftReport.objects.order_by("-pk").first())
+    assert sent == [("notifications.tasks.evaluate_report", {"report_id": latest.pk}, "notify")]
 
 
 @pytest.mark.parametrize(

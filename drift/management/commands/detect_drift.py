@@ -1,4 +1,6 @@
-"""Run a drift detection pass now; exit 0 (no open drift), 1 (open drift) or 2 (error)."""
+"""Run a drift detection pass now; exit 0 (no open drift), 1 (open drift) or 2 (error).
+
+Like the detection task, it publishes ``detection_finished``, so a manual pass notifies."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from django_tenants.utils import tenant_context
 from drift.models import DriftFinding
 from drift.services import UNRESOLVED, run_detection
 from drift.severity import RuleSetError
+from driftdetector.pipeline import publish
 from tenants.models import Tenant
 
 
@@ -30,6 +33,7 @@ class Command(BaseCommand):
         try:
             with tenant_context(tenant):
                 report = run_detection(tenant, actor="manage.py detect_drift")
+                publish("detection_finished", schema_name=tenant.schema_name, report_id=report.pk)
                 findings = list(
                     DriftFinding.objects.filter(status__in=UNRESOLVED).order_by(
                         "severity", "resource_id"
