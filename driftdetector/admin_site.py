@@ -78,6 +78,8 @@ class TenantAdminSite(SignInThroughAllauth, admin.AdminSite):
 
     site_header = "Azure Drift Detector - tenant"
     site_title = "Azure Drift Detector"
+    # Findings need the page's width; the app list is on the index page.
+    enable_nav_sidebar = False
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and user_is_msp(request.user)
