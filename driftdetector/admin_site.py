@@ -40,6 +40,22 @@ class DriftAdminSite(SignInThroughAllauth, admin.AdminSite):
         """Staff of the MSP tenant only; customer users never see the public admin."""
         return super().has_permission(request) and user_is_msp(request.user)
 
+    # Distinct section names (allauth's "account" and ours were both "Accounts").
+    APP_NAMES = {
+        "accounts": "Users, roles and API tokens",
+        "account": "Sign-in email addresses",
+        "mfa": "Two-factor authentication",
+        "social_django": "Microsoft sign-in links",
+        "django_celery_beat": "Schedules",
+        "tenants": "Customer tenants and credentials",
+    }
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list:
+        apps = super().get_app_list(request, app_label)
+        for app in apps:
+            app["name"] = self.APP_NAMES.get(app["app_label"], app["name"])
+        return apps
+
     def get_urls(self):
         return [path("fleet/", self.admin_view(self.fleet_view), name="fleet"), *super().get_urls()]
 
@@ -65,6 +81,7 @@ class DriftAdminSite(SignInThroughAllauth, admin.AdminSite):
             "fleet_trend_points": polyline_points(total, 600, 80),
             "fleet_trend_max": max(known, default=0),
             "fleet_trend_now": known[-1] if known else 0,
+            "fleet_trend_days": len(known),
         }
         return TemplateResponse(request, "admin/fleet.html", context)
 
