@@ -13,14 +13,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
 from drift import selectors, services
 from drift.choices import rank_expression
 from drift.focus import arm_parts, principal_label
-from drift.pages import apply_action, default_expiry, finding_page_context, known_apps
 from drift.models import Baseline, DriftException, DriftFinding, DriftReport
+from drift.pages import apply_action, default_expiry, finding_page_context, known_apps
 from driftdetector.admin_site import tenant_admin_site
+
 
 class ExceptionForm(forms.Form):
     """Reason and expiry for accepting the selected findings' values as deviations."""
@@ -362,12 +362,24 @@ class DriftFindingAdmin(admin.ModelAdmin):
         )
 
 
+def severity_counts_html(counts: dict[str, int] | None) -> str:
+    """``{"high": 1}`` as coloured badges, worst first ("none" when empty)."""
+    from drift.choices import SEVERITIES
+
+    items = [(s, (counts or {}).get(s, 0)) for s in reversed(SEVERITIES)]
+    shown = [(s, n) for s, n in items if n]
+    if not shown:
+        return "none"
+    return format_html_join(" ", "{} {}", ((severity_badge(s), n) for s, n in shown))
+
+
 @admin.register(DriftException, site=tenant_admin_site)
 class DriftExceptionAdmin(admin.ModelAdmin):
     list_display = [
-        "resource_pattern",
+        "resource_name",
         "path_pattern",
-        "short_value",
+        "value",
+        "reason_text",
         "approved_by",
         "approved_at",
         "expires_at",
@@ -376,9 +388,26 @@ class DriftExceptionAdmin(admin.ModelAdmin):
     search_fields = ["resource_pattern", "path_pattern", "reason", "approved_by"]
     fields = ["resource_pattern", "path_pattern", "accepted_value", "reason", "expires_at"]
 
+    @admin.display(description="resource", ordering="resource_pattern")
+    def resource_name(self, obj: DriftException) -> str:
+        return format_html(
+            '<span title="{}">{}</span>',
+            obj.resource_pattern,
+            arm_parts(obj.resource_pattern)["name"] or obj.resource_pattern,
+        )
+
     @admin.display(description="accepted value")
-    def short_value(self, obj: DriftException) -> str:
-        return json.dumps(obj.accepted_value, ensure_ascii=False, default=str)[:80]
+    def value(self, obj: DriftException) -> str:
+        text = json.dumps(obj.accepted_value, ensure_ascii=False, default=str, indent=1)
+        return format_html(
+            '<pre style="white-space:pre-wrap;word-break:break-word;margin:0;max-width:32em;'
+            'max-height:12em;overflow:auto;font-size:11px">{}</pre>',
+            text,
+        )
+
+    @admin.display(description="reason")
+    def reason_text(self, obj: DriftException) -> str:
+        return format_html('<div style="max-width:24em">{}</div>', obj.reason)
 
     @admin.display(boolean=True, description="in force")
     def live(self, obj: DriftException) -> bool:
@@ -393,14 +422,62 @@ class DriftExceptionAdmin(admin.ModelAdmin):
 
 @admin.register(DriftReport, site=tenant_admin_site)
 class DriftReportAdmin(admin.ModelAdmin):
+    """Detection passes: counts per severity, the findings each touched, CSV/JSON export."""
+
     list_display = [
         "started_at",
         "resources_compared",
         "resources_drifted",
-        "by_severity",
+        "severities",
         "opened",
         "resolved",
+        "exports",
     ]
+    list_display_links = ["started_at"]
+
+    @admin.display(description="by severity")
+    def severities(self, obj: DriftReport) -> str:
+        return severity_counts_html(obj.by_severity)
+
+    @admin.display(description="export")
+    def exports(self, obj: DriftReport) -> str:
+        from django.urls import reverse
+
+        url = reverse("api-drift-report-export", args=[obj.pk])
+        return format_html('<a href="{}?as=csv">CSV</a> · <a href="{}?as=json">JSON</a>', url, url)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        """The report page: its counts, its findings (worst first) and export links."""
+        from django.urls import reverse
+
+        report = self.get_object(request, object_id)
+        if report is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        findings = report.findings.annotate(severity_rank=rank_expression()).order_by(
+            "-severity_rank", "-first_seen"
+        )[:500]
+        export = reverse("api-drift-report-export", args=[report.pk])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Drift report of {timezone.localtime(report.started_at):%Y-%m-%d %H:%M}",
+            "report": report,
+            "severities": severity_counts_html(report.by_severity),
+            "kinds": ", ".join(f"{k} {v}" for k, v in sorted((report.by_kind or {}).items()))
+            or "none",
+            "findings": [
+                (f, arm_parts(f.resource_id)["name"], severity_badge(f.severity)) for f in findings
+            ],
+            "export_csv": f"{export}?as=csv",
+            "export_json": f"{export}?as=json",
+        }
+        return TemplateResponse(request, "admin/drift/report.html", context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -18,8 +18,12 @@ def arm_parts(resource_id: str) -> dict[str, str]:
     """
     parts = [p for p in resource_id.split("/") if p]
     lower = [p.lower() for p in parts]
-    found = {"subscription_id": "", "resource_group": "", "name": parts[-1] if parts else "",
-             "short_type": ""}
+    found = {
+        "subscription_id": "",
+        "resource_group": "",
+        "name": parts[-1] if parts else "",
+        "short_type": "",
+    }
     if len(lower) > 1 and lower[0] == "subscriptions":
         found["subscription_id"] = parts[1]
         found["short_type"] = "subscription"
@@ -76,9 +80,9 @@ def _child(node: Any, key: str | int) -> Any:
 def _get(config: Any, parts: list[str | int]) -> tuple[bool, Any]:
     node = config
     for part in parts:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and isinstance(part, str) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
         else:
             return False, None
@@ -93,7 +97,7 @@ def focus(dotted: str, before: Any, after: Any) -> dict[str, Any]:
     path of what is shown; a side where it does not exist is None.
     """
     parts = split_path(dotted, after if after is not None else before) if dotted else []
-    found_before, leaf_before = _get(before, parts)
+    _, leaf_before = _get(before, parts)
     found_after, leaf_after = _get(after, parts)
     leaf = leaf_after if found_after else leaf_before
     scope = parts if isinstance(leaf, dict | list) or not parts else parts[:-1]

@@ -24,7 +24,9 @@ def known_apps() -> dict[str, str]:
     """Client id -> name of the MSP's own app registrations (they make changes too)."""
     from tenants.models import AzureCredential
 
-    return {cid.lower(): name for cid, name in AzureCredential.objects.values_list("client_id", "name")}
+    return {
+        cid.lower(): name for cid, name in AzureCredential.objects.values_list("client_id", "name")
+    }
 
 
 def default_expiry() -> datetime:
@@ -59,7 +61,9 @@ def finding_page_context(finding: DriftFinding) -> dict[str, Any]:
         verb = "removed"
     when = timesince(finding.first_seen)
     configuration = (
-        Configuration.objects.filter(resource_id=finding.resource_id).values_list("pk", flat=True).first()
+        Configuration.objects.filter(resource_id=finding.resource_id)
+        .values_list("pk", flat=True)
+        .first()
     )
     return {
         "finding": finding,

@@ -232,9 +232,9 @@ def resource_group_choices(subscription_id: str = "", limit: int = 300) -> list[
     rows = Configuration.objects.exclude(resource_group="")
     if subscription_id:
         rows = rows.filter(subscription_id=subscription_id)
-    groups = (
-        rows.order_by("resource_group").values_list("resource_group", flat=True).distinct()
-    )[:limit]
+    groups = (rows.order_by("resource_group").values_list("resource_group", flat=True).distinct())[
+        :limit
+    ]
     return [(group, group) for group in groups]
 
 

@@ -21,8 +21,8 @@ from tenants.forms import (
     TenantChangeForm,
     TenantOnboardingForm,
 )
-from tenants.onboarding import explained_checks, poll_progress, preflight_target
 from tenants.models import AzureCredential, Domain, Settings, Tenant
+from tenants.onboarding import explained_checks, poll_progress, preflight_target
 from tenants.selectors import current_settings
 from tenants.validation import SETTINGS_FIELDS
 
@@ -208,8 +208,7 @@ class TenantAdmin(admin.ModelAdmin):
         # Onboarded: stay on the tenant's page, where the first poll's progress shows.
         self.message_user(
             request,
-            f"Onboarded {obj.name}. The first collection pass is queued; its progress shows "
-            "below.",
+            f"Onboarded {obj.name}. The first collection pass is queued; its progress shows below.",
             messages.SUCCESS,
         )
         return redirect("admin:tenants_tenant_change", obj.pk)

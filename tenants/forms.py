@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -23,9 +24,7 @@ class TenantOnboardingForm(forms.ModelForm):
     new_credential_name = forms.CharField(
         required=False, label="or a new credential: name", max_length=100
     )
-    new_client_id = forms.CharField(
-        required=False, label="application (client) id", max_length=36
-    )
+    new_client_id = forms.CharField(required=False, label="application (client) id", max_length=36)
     new_client_secret = forms.CharField(
         required=False,
         label="client secret",
@@ -104,14 +103,32 @@ class TenantChangeForm(forms.ModelForm):
         fields = ["name", "azure_credential"]
 
 
+class PrettyJSONField(forms.JSONField):
+    """A JSON document edited as indented, multi-line text (not one long line)."""
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
 class SettingsVersionForm(forms.ModelForm):
     """A new settings version; each JSON document is checked against its JSON Schema."""
 
     class Meta:
         model = TenantSettings
         fields = ["tenant", *SETTINGS_FIELDS]
+        field_classes = dict.fromkeys(SETTINGS_FIELDS, PrettyJSONField)
         widgets = {
-            field: forms.Textarea(attrs={"rows": 12, "cols": 90}) for field in SETTINGS_FIELDS
+            field: forms.Textarea(
+                attrs={
+                    "rows": 16,
+                    "cols": 100,
+                    "spellcheck": "false",
+                    "style": "font-family:monospace",
+                }
+            )
+            for field in SETTINGS_FIELDS
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

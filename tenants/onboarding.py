@@ -41,7 +41,9 @@ def preflight_target(data: QueryDict) -> Tenant:
     the Azure tenant id plus a stored credential or a new client id and secret are tested.
     Raises ValidationError with a sentence per missing piece.
     """
-    tenant = Tenant.objects.filter(pk=data.get("tenant") or 0).first() if data.get("tenant") else None
+    tenant = (
+        Tenant.objects.filter(pk=data.get("tenant") or 0).first() if data.get("tenant") else None
+    )
     problems: list[str] = []
     tenant_id = tenant.azure_tenant_id if tenant else ""
     if tenant is None:

@@ -8,7 +8,7 @@ from configurations.models import ConfigurationHistory
 from drift.choices import SEVERITIES, rank_expression
 from drift.focus import arm_parts, principal_label
 from drift.models import DriftFinding
-from drift.selectors import subscription_names
+from drift.selectors import finding_counts_by_severity, subscription_names
 from tenants.models import Tenant, TenantStatus
 
 LIST_LIMIT = 100
@@ -24,9 +24,8 @@ def tenant_posture(tenant: Tenant) -> dict[str, Any]:
         .annotate(severity_rank=rank_expression())
         .order_by("-severity_rank", "-first_seen", "-id")
     )
-    counts = {severity: 0 for severity in SEVERITIES}
-    for severity in unresolved.values_list("severity", flat=True):
-        counts[severity] = counts.get(severity, 0) + 1
+    counts = dict.fromkeys(SEVERITIES, 0)
+    counts.update(finding_counts_by_severity(("open", "acknowledged")))
     findings = []
     for finding in unresolved[:LIST_LIMIT]:
         parts = arm_parts(finding.resource_id)

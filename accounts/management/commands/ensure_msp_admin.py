@@ -21,9 +21,7 @@ class Command(BaseCommand):
             "--email", default=os.environ.get("MSP_ADMIN_EMAIL", "admin@msp.example")
         )
         web_addr = os.environ.get("WEB_ADDR", "127.0.0.1:8000").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
-        parser.add_argument(
-            "--url", default=os.environ.get("PUBLIC_URL", f"http://{web_addr}")
-        )
+        parser.add_argument("--url", default=os.environ.get("PUBLIC_URL", f"http://{web_addr}"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         password_file = Path(settings.BASE_DIR) / "var" / "msp-admin-password.txt"
