@@ -142,12 +142,14 @@ class DriftFindingAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        # Ordered here (not by get_ordering, which runs before the annotation exists).
-        return (
-            self.model._default_manager.get_queryset()
-            .annotate(severity_rank=rank_expression())
-            .order_by("-severity_rank", "-first_seen", "-id")
+        # Not super(): it orders by get_ordering before the rank annotation exists.
+        return self.model._default_manager.get_queryset().annotate(
+            severity_rank=rank_expression()
         )
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        """Worst first (severity rank, not its name), then newest."""
+        return ["-severity_rank", "-first_seen", "-id"]
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         names = selectors.subscription_names()
