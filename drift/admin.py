@@ -143,9 +143,7 @@ class DriftFindingAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         # Not super(): it orders by get_ordering before the rank annotation exists.
-        return self.model._default_manager.get_queryset().annotate(
-            severity_rank=rank_expression()
-        )
+        return self.model._default_manager.get_queryset().annotate(severity_rank=rank_expression())
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
         """Worst first (severity rank, not its name), then newest."""

@@ -39,9 +39,7 @@ def test_a_changed_scalar_is_shown_inside_its_named_object():
     before = {"properties": {"securityRules": {"ssh": {"name": "ssh", "properties": rule}}}}
     after = {
         "properties": {
-            "securityRules": {
-                "ssh": {"name": "ssh", "properties": {**rule, "access": "Allow"}}
-            }
+            "securityRules": {"ssh": {"name": "ssh", "properties": {**rule, "access": "Allow"}}}
         }
     }
     shown = focus("properties.securityRules.ssh.properties.access", before, after)

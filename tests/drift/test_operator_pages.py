@@ -101,7 +101,8 @@ def test_acknowledge_and_exception_from_the_finding_page(client_for, msp_admin, 
     assert "Say why this deviation is accepted" in page.content.decode()
     until = (timezone.now() + timedelta(days=7)).strftime("%Y-%m-%d %H:%M")
     page = client.post(
-        act, {"action": "exception", "reason": "change window CHG-42", "expires_at": until},
+        act,
+        {"action": "exception", "reason": "change window CHG-42", "expires_at": until},
         follow=True,
     )
     assert "Exception created" in page.content.decode()

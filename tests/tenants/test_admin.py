@@ -11,9 +11,7 @@ from tests.factories import new_azure_tenant_id
 pytestmark = pytest.mark.django_db
 
 
-def test_admin_onboards_a_tenant_with_a_new_credential_so_it_can_be_polled(
-    client_for, msp_admin
-):
+def test_admin_onboards_a_tenant_with_a_new_credential_so_it_can_be_polled(client_for, msp_admin):
     response = client_for(msp_admin).post(
         "/admin/tenants/tenant/add/",
         {
@@ -37,9 +35,7 @@ def test_admin_onboards_a_tenant_with_a_new_credential_so_it_can_be_polled(
     assert "the first one is queued" in page
 
 
-def test_admin_onboarding_without_a_credential_says_so_and_creates_nothing(
-    client_for, msp_admin
-):
+def test_admin_onboarding_without_a_credential_says_so_and_creates_nothing(client_for, msp_admin):
     response = client_for(msp_admin).post(
         "/admin/tenants/tenant/add/",
         {"name": "No Cred", "slug": "no-cred", "azure_tenant_id": new_azure_tenant_id()},
