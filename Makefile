@@ -10,7 +10,7 @@ SERVICES_ENV := var/services.env
 WITH_ENV := set -a && . ./$(SERVICES_ENV) && set +a &&
 PYTEST_WORKERS ?= 2
 
-.PHONY: run run-demo test lint format services migrate bench stop-services clean
+.PHONY: run run-demo browser test lint format services migrate bench stop-services clean
 
 $(DEPS): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,7 +66,20 @@ format: $(DEPS)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint services
+# The browser suite (tests/e2e) needs Chromium and chromedriver: installed with apt-get
+# when missing and running as root; otherwise its tests are skipped, and this says so.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+		echo "browser suite: $$(chromium --version 2>/dev/null | head -1) with chromedriver"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "browser suite: installing chromium and chromium-driver (apt-get)"; \
+		timeout 300 apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null 2>&1 \
+			|| echo "browser suite: apt-get could not install them; the browser tests will be SKIPPED"; \
+	else \
+		echo "browser suite: chromium/chromedriver missing and not root; the browser tests will be SKIPPED"; \
+	fi
+
+test: lint services browser
 	@$(WITH_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: migrate
