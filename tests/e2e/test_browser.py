@@ -169,11 +169,10 @@ def check_page(driver, name: str) -> None:
 
 
 def wait_for(driver, css: str, timeout: float = 30, text: str | None = None):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
-
-    from selenium.common.exceptions import TimeoutException
 
     wait = WebDriverWait(driver, timeout)
     try:
