@@ -50,6 +50,17 @@ def severity_badge(severity: str) -> str:
     )
 
 
+def read_only_page_allowed(model_admin: admin.ModelAdmin, request: HttpRequest, obj: Any) -> None:
+    """A read-only object page answers 403 without view permission, and to a POST (the
+    admin's save) without change permission, as the stock change view does."""
+    from django.core.exceptions import PermissionDenied
+
+    if not model_admin.has_view_or_change_permission(request, obj):
+        raise PermissionDenied
+    if request.method == "POST" and not model_admin.has_change_permission(request, obj):
+        raise PermissionDenied
+
+
 class SubscriptionFilter(admin.SimpleListFilter):
     """Findings of one subscription, listed by name."""
 
@@ -226,9 +237,11 @@ class DriftFindingAdmin(admin.ModelAdmin):
         extra_context: dict | None = None,
     ) -> HttpResponse:
         """The finding page (read-only; actions post to ``act/``)."""
+        read_only_page_allowed(self, request, None)  # before the lookup, as the admin does
         finding = self.get_object(request, object_id)
         if finding is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        read_only_page_allowed(self, request, finding)
         context = {
             **self.admin_site.each_context(request),
             **finding_page_context(finding),
@@ -456,9 +469,11 @@ class DriftReportAdmin(admin.ModelAdmin):
         """The report page: its counts, its findings (worst first) and export links."""
         from django.urls import reverse
 
+        read_only_page_allowed(self, request, None)  # before the lookup, as the admin does
         report = self.get_object(request, object_id)
         if report is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        read_only_page_allowed(self, request, report)
         findings = report.findings.annotate(severity_rank=rank_expression()).order_by(
             "-severity_rank", "-first_seen"
         )[:500]

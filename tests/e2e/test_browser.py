@@ -271,7 +271,7 @@ def test_operator_onboards_a_tenant_and_acts_on_its_first_finding(
         what="the first baseline",
     )
     sim_client.open_inbound_port(nsg.resource_id, caller="alice@contoso.com")
-    driver.find_element(By.CSS_SELECTOR, "button[form=poll-now-form]").click()
+    driver.find_element(By.ID, "poll-now").click()
     wait_for(driver, ".messagelist", text="Queued a collection pass")
     finding = wait_until(
         lambda: in_schema(

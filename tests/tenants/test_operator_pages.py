@@ -113,3 +113,77 @@ def test_customer_page_is_isolated_between_tenants(
         intruder=customer_b,
         secrets=("secret-operator@tenant-a.example",),
     )
+
+
+def test_fleet_counts_link_to_the_same_findings_they_count(
+    client_for, msp_admin, tenant_a, in_tenant
+):
+    from tenants.models import TenantStatus
+
+    TenantStatus.objects.update_or_create(
+        tenant=tenant_a, defaults={"open_findings": {"critical": 1, "low": 1}}
+    )
+    body = client_for(msp_admin).get("/admin/fleet/").content.decode()
+    assert "/t/tenant-a/admin/drift/driftfinding/?status=unresolved" in body
+    in_tenant(tenant_a)
+    open_one = DriftFindingFactory(severity="critical")
+    acknowledged = DriftFindingFactory(severity="low", status="acknowledged")
+    resolved = DriftFindingFactory(severity="high", status="resolved")
+    from django.db import connection
+
+    connection.set_schema_to_public()
+    listing = (
+        client_for(msp_admin)
+        .get("/t/tenant-a/admin/drift/driftfinding/?status=unresolved")
+        .content.decode()
+    )
+    assert f'href="{open_one.pk}/change/"' in listing
+    assert f'href="{acknowledged.pk}/change/"' in listing
+    assert f'href="{resolved.pk}/change/"' not in listing
+
+
+def test_fleet_explains_an_empty_trend_and_sorts_by_trend(client_for, msp_admin, tenant_a):
+    body = client_for(msp_admin).get("/admin/fleet/?o=-trend").content.decode()
+    assert 'id="trend-empty"' in body
+    assert "?o=trend" in body, "the trend header toggles its own sort"
+
+
+def test_trend_sort_key_is_the_change_over_the_window():
+    from tenants.selectors import trend_change
+
+    assert trend_change([None, 2, 3, 9]) == 7
+    assert trend_change([None, None, 4]) == 0
+    assert trend_change([5, 1]) == -4
+
+
+def test_pages_outside_the_admin_have_the_product_look(client, settings, db):
+    settings.DEBUG = False
+    page = client.get("/accounts/login/").content.decode()
+    assert 'class="site"' in page and "Sign in with Microsoft" in page
+    missing = client.get("/no-such-page/")
+    assert missing.status_code == 404
+    assert "This page does not exist" in missing.content.decode()
+
+
+def test_demo_origins_follow_web_addr():
+    from tenants.management.commands.setup_demo import demo_web_origins
+
+    assert demo_web_origins("127.0.0.1:8613") == [
+        "http://127.0.0.1:8613",
+        "http://localhost:8613",
+    ]
+    assert demo_web_origins("10.1.2.3:9000") == ["http://10.1.2.3:9000"]
+
+
+def test_a_second_demo_start_sees_the_first_one(capsys):
+    import socket
+
+    from driftdetector import devservices
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        addr = f"127.0.0.1:{listener.getsockname()[1]}"
+        assert devservices.main(["check-web", addr]) == 1
+        assert "already running" in capsys.readouterr().err
+    assert devservices.main(["check-web", addr]) == 0
