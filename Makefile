@@ -10,7 +10,7 @@ SERVICES_ENV := var/services.env
 WITH_ENV := set -a && . ./$(SERVICES_ENV) && set +a &&
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint format services migrate bench stop-services clean
+.PHONY: run run-demo browser test lint format services migrate bench stop-services clean
 
 $(DEPS): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,10 +45,17 @@ DEMO_ENV := AZURE_AUTHORITY_HOST=$(SIM_URL) AZURE_ARM_ENDPOINT=$(SIM_URL) \
 	INBOX_HTTP_PORT=$(INBOX_HTTP_PORT) INBOX_SMTP_PORT=$(INBOX_SMTP_PORT) \
 	DEMO_INBOX_URL=http://127.0.0.1:$(INBOX_HTTP_PORT)
 
-run: migrate
-	@$(WITH_ENV) $(DEMO_ENV) $(BIN)/python manage.py setup_demo
-	@$(WITH_ENV) $(BIN)/python manage.py ensure_msp_admin
-	@$(WITH_ENV) $(DEMO_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_DEBUG=$${DJANGO_DEBUG:-true} \
+WEB_ADDR ?= 127.0.0.1:8000
+
+# A second `make run` says the demo already runs and exits cleanly (no second worker).
+run: $(DEPS)
+	@if $(BIN)/python -m driftdetector.devservices check-web $(WEB_ADDR); then \
+		$(MAKE) --no-print-directory run-demo WEB_ADDR=$(WEB_ADDR); fi
+
+run-demo: migrate
+	@$(WITH_ENV) $(DEMO_ENV) WEB_ADDR=$(WEB_ADDR) $(BIN)/python manage.py setup_demo
+	@$(WITH_ENV) WEB_ADDR=$(WEB_ADDR) $(BIN)/python manage.py ensure_msp_admin
+	@$(WITH_ENV) $(DEMO_ENV) WEB_ADDR=$(WEB_ADDR) PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_DEBUG=$${DJANGO_DEBUG:-true} \
 		LOG_FORMAT=$${LOG_FORMAT:-plain} $(BIN)/honcho start -f Procfile
 
 lint: $(DEPS)
@@ -59,7 +66,20 @@ format: $(DEPS)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint services
+# The browser suite (tests/e2e) needs Chromium and chromedriver: installed with apt-get
+# when missing and running as root; otherwise its tests are skipped, and this says so.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+		echo "browser suite: $$(chromium --version 2>/dev/null | head -1) with chromedriver"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "browser suite: installing chromium and chromium-driver (apt-get)"; \
+		timeout 300 apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null 2>&1 \
+			|| echo "browser suite: apt-get could not install them; the browser tests will be SKIPPED"; \
+	else \
+		echo "browser suite: chromium/chromedriver missing and not root; the browser tests will be SKIPPED"; \
+	fi
+
+test: lint services browser
 	@$(WITH_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: migrate

@@ -115,12 +115,11 @@ class ConfigurationHistoryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="previous (left) vs new (right)")
     def diff(self, obj: ConfigurationHistory) -> str:
-        style = (
-            "<style>table.diff{font-family:monospace;font-size:12px;border-collapse:collapse}"
-            ".diff_add{background:#dfd}.diff_chg{background:#ffa}.diff_sub{background:#fdd}"
-            "td.diff_header{color:#888;text-align:right}</style>"
-        )
-        return mark_safe(style + side_by_side_html(obj.previous_config, obj.new_config))  # noqa: S308
+        from django.template.loader import render_to_string
+
+        style = render_to_string("admin/includes/diff_style.html")
+        table = side_by_side_html(obj.previous_config, obj.new_config)
+        return mark_safe(f'{style}<div class="diff-wrap">{table}</div>')  # noqa: S308
 
 
 @admin.register(PollRun, site=tenant_admin_site)

@@ -35,6 +35,7 @@ def side_by_side_html(
             before, after, labels[0], labels[1], lineterm="", n=context_lines
         )
         return f'<pre class="config-diff">{escape(chr(10).join(unified))}</pre>'
-    return difflib.HtmlDiff(tabsize=2, wrapcolumn=80).make_table(
+    # No wrapcolumn: the page wraps long lines itself (no ">" continuation markers).
+    return difflib.HtmlDiff(tabsize=2).make_table(
         before, after, *labels, context=bool(before and after), numlines=context_lines
     )

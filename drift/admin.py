@@ -9,23 +9,17 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
-from configurations.diffing import side_by_side_html
 from drift import selectors, services
 from drift.choices import rank_expression
+from drift.focus import arm_parts, principal_label
 from drift.models import Baseline, DriftException, DriftFinding, DriftReport
+from drift.pages import apply_action, default_expiry, finding_page_context, known_apps
 from driftdetector.admin_site import tenant_admin_site
-
-DIFF_STYLE = (
-    "<style>table.diff{font-family:monospace;font-size:12px;border-collapse:collapse}"
-    ".diff_add{background:#dfd}.diff_chg{background:#ffa}.diff_sub{background:#fdd}"
-    "td.diff_header{color:#888;text-align:right}</style>"
-)
 
 
 class ExceptionForm(forms.Form):
@@ -38,44 +32,116 @@ class ExceptionForm(forms.Form):
     )
 
 
+SEVERITY_COLOURS = {
+    "critical": "#8b0000",
+    "high": "#d1242f",
+    "medium": "#bf8700",
+    "low": "#57606a",
+}
+
+
+def severity_badge(severity: str) -> str:
+    """A coloured severity label (colour plus the word, never colour alone)."""
+    return format_html(
+        '<span class="sev sev-{}" style="background:{}">{}</span>',
+        severity,
+        SEVERITY_COLOURS.get(severity, "#57606a"),
+        severity,
+    )
+
+
+def read_only_page_allowed(model_admin: admin.ModelAdmin, request: HttpRequest, obj: Any) -> None:
+    """A read-only object page answers 403 without view permission, and to a POST (the
+    admin's save) without change permission, as the stock change view does."""
+    from django.core.exceptions import PermissionDenied
+
+    if not model_admin.has_view_or_change_permission(request, obj):
+        raise PermissionDenied
+    if request.method == "POST" and not model_admin.has_change_permission(request, obj):
+        raise PermissionDenied
+
+
+class SubscriptionFilter(admin.SimpleListFilter):
+    """Findings of one subscription, listed by name."""
+
+    title = "subscription"
+    parameter_name = "subscription"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return selectors.subscription_choices()
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value():
+            return queryset.filter(resource_id__istartswith=f"/subscriptions/{self.value()}/")
+        return queryset
+
+
+class ResourceGroupFilter(admin.SimpleListFilter):
+    """Findings of one resource group (within the chosen subscription, if any)."""
+
+    title = "resource group"
+    parameter_name = "rg"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return selectors.resource_group_choices(request.GET.get("subscription", ""))
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value():
+            return queryset.filter(resource_id__icontains=f"/resourcegroups/{self.value()}/")
+        return queryset
+
+
+class FindingStatusFilter(admin.SimpleListFilter):
+    """Status, with "open or acknowledged" (what the fleet counts as open drift)."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("unresolved", "open or acknowledged"), *DriftFinding.Status.choices]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "unresolved":
+            return queryset.filter(status__in=["open", "acknowledged"])
+        if self.value():
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+class ActionForm(forms.Form):
+    """One action on one finding from its page (the exception fields only for "exception")."""
+
+    ACTIONS = (
+        ("acknowledge", "Acknowledge"),
+        ("reopen", "Reopen"),
+        ("accept", "Accept into baseline"),
+        ("exception", "Create exception"),
+        ("ignore_resource", "Ignore path on this resource"),
+        ("ignore_type", "Ignore path on all resources of this type"),
+    )
+    action = forms.ChoiceField(choices=ACTIONS)
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    expires_at = forms.DateTimeField(required=False)
+
+
 @admin.register(DriftFinding, site=tenant_admin_site)
 class DriftFindingAdmin(admin.ModelAdmin):
-    list_display = [
-        "ranked_severity",
-        "status",
-        "kind",
-        "resource_type",
-        "resource_id",
-        "path",
-        "changed_by",
-        "flapping",
-        "first_seen",
-        "last_seen",
-    ]
-    list_filter = ["severity", "status", "kind", "flapping", "resource_type"]
-    search_fields = ["resource_id", "path", "changed_by"]
-    readonly_fields = [
-        "resource_id",
-        "resource_type",
-        "kind",
-        "path",
-        "values",
+    """Findings: the list sorted by severity rank then newest, and a finding page with a
+    headline, the changed path in context and the actions that close it."""
+
+    list_filter = [
         "severity",
-        "matched_rule",
-        "rule_basis",
-        "changed_by",
-        "status",
+        FindingStatusFilter,
+        SubscriptionFilter,
+        ResourceGroupFilter,
+        "kind",
         "flapping",
-        "exception",
-        "status_changed_by",
-        "status_changed_at",
-        "first_seen",
-        "last_seen",
-        "resolved_at",
-        "resource_diff",
-        "history",
+        "resource_type",
     ]
-    fields = readonly_fields
+    search_fields = ["resource_id", "path", "changed_by"]
+    search_help_text = "Search by resource name, path or who changed it."
+    list_per_page = 50
+    show_full_result_count = False
     actions = [
         "acknowledge",
         "reopen",
@@ -87,66 +153,134 @@ class DriftFindingAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).annotate(severity_rank=rank_expression())
+        # Not super(): it orders by get_ordering before the rank annotation exists.
+        return self.model._default_manager.get_queryset().annotate(severity_rank=rank_expression())
 
-    @admin.display(description="severity", ordering="severity_rank")
-    def ranked_severity(self, obj: DriftFinding) -> str:
-        return obj.severity
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        """Worst first (severity rank, not its name), then newest."""
+        return ["-severity_rank", "-first_seen", "-id"]
 
-    @admin.display(description="why this severity")
-    def rule_basis(self, obj: DriftFinding) -> str:
-        rule = selectors.rule_details(obj)
-        return format_html(
-            "{} <em>({})</em><br>{}<br>Reference: {}",
-            rule["name"],
-            rule["source"] or "rule no longer exists",
-            rule["rationale"] or "-",
-            rule["reference"] or "-",
-        )
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        names = selectors.subscription_names()
+        apps = known_apps()
 
-    @admin.display(description="baseline (left) vs current (right)")
-    def resource_diff(self, obj: DriftFinding) -> str:
-        approved, current = selectors.approved_and_current(obj)
-        table = side_by_side_html(approved, current, labels=("baseline", "current"))
-        return mark_safe(DIFF_STYLE + table)  # noqa: S308  (difflib escapes the values)
+        @admin.display(description="severity", ordering="severity_rank")
+        def sev(obj: DriftFinding) -> str:
+            return severity_badge(obj.severity)
 
-    @admin.display(description="history of this resource")
-    def history(self, obj: DriftFinding) -> str:
-        rows = selectors.resource_history(obj.resource_id)
-        if not rows:
-            return "No collected changes."
-        body = format_html_join(
-            "",
-            '<tr><td>{}</td><td>{}</td><td>{}</td><td><a href="{}">diff</a></td></tr>',
-            (
-                (
-                    timezone.localtime(row.changed_at).strftime("%Y-%m-%d %H:%M:%S"),
-                    row.change_type,
-                    row.changed_by,
-                    f"../../../../configurations/configurationhistory/{row.pk}/change/",
-                )
-                for row in rows
+        @admin.display(description="resource", ordering="resource_id")
+        def resource(obj: DriftFinding) -> str:
+            parts = arm_parts(obj.resource_id)
+            return format_html(
+                '<a href="{}/change/" title="{}"><strong>{}</strong></a>',
+                obj.pk,
+                obj.resource_id,
+                parts["name"],
+            )
+
+        @admin.display(description="type")
+        def short_type(obj: DriftFinding) -> str:
+            return arm_parts(obj.resource_id)["short_type"]
+
+        @admin.display(description="resource group")
+        def group(obj: DriftFinding) -> str:
+            return arm_parts(obj.resource_id)["resource_group"]
+
+        @admin.display(description="subscription")
+        def subscription(obj: DriftFinding) -> str:
+            sid = arm_parts(obj.resource_id)["subscription_id"]
+            return format_html('<span title="{}">{}</span>', sid, names.get(sid.lower(), sid))
+
+        @admin.display(description="path", ordering="path")
+        def changed_path(obj: DriftFinding) -> str:
+            return format_html("<code>{}</code> <small>({})</small>", obj.path or "-", obj.kind)
+
+        @admin.display(description="changed by", ordering="changed_by")
+        def who(obj: DriftFinding) -> str:
+            shown, tip = principal_label(obj.changed_by, apps)
+            return format_html('<span title="{}">{}</span>', tip, shown)
+
+        @admin.display(description="first seen", ordering="first_seen")
+        def first(obj: DriftFinding) -> str:
+            return timezone.localtime(obj.first_seen).strftime("%Y-%m-%d %H:%M")
+
+        @admin.display(description="status", ordering="status")
+        def state(obj: DriftFinding) -> str:
+            return obj.status + (" · flapping" if obj.flapping else "")
+
+        return [sev, resource, short_type, group, subscription, changed_path, who, first, state]
+
+    def get_list_display_links(self, request: HttpRequest, list_display: Any) -> None:
+        return None
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        extra = {"title": "Findings", "subtitle": None, **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path(
+                "<int:pk>/act/",
+                self.admin_site.admin_view(self.act_view),
+                name="drift_driftfinding_act",
             ),
-        )
-        return format_html(
-            "<table><tr><th>when</th><th>change</th><th>by</th><th></th></tr>{}</table>", body
-        )
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        """The finding page (read-only; actions post to ``act/``)."""
+        read_only_page_allowed(self, request, None)  # before the lookup, as the admin does
+        finding = self.get_object(request, object_id)
+        if finding is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        read_only_page_allowed(self, request, finding)
+        context = {
+            **self.admin_site.each_context(request),
+            **finding_page_context(finding),
+            "opts": self.opts,
+            "title": arm_parts(finding.resource_id)["name"],
+            "action_form": ActionForm(
+                initial={"expires_at": default_expiry(), "action": "exception"}
+            ),
+            "can_act": self.has_change_permission(request, finding),
+        }
+        return TemplateResponse(request, "admin/drift/finding.html", context)
+
+    def act_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Apply one action to one finding through the drift services; back to its page."""
+        from django.shortcuts import redirect
+
+        finding = self.get_object(request, str(pk))
+        if finding is None:
+            raise Http404
+        if request.method != "POST" or not self.has_change_permission(request, finding):
+            return HttpResponseNotAllowed(["POST"])
+        form = ActionForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, f"Not done: {form.errors.as_text()}", messages.ERROR)
+            return redirect("tenant_admin:drift_driftfinding_change", pk)
+        try:
+            text = apply_action(finding, form.cleaned_data, actor=request.user.username)
+        except (ValidationError, ValueError) as exc:
+            problems = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+            self.message_user(request, "Not done: " + " ".join(problems), messages.ERROR)
+        else:
+            self.message_user(request, text, messages.SUCCESS)
+        return redirect("tenant_admin:drift_driftfinding_change", pk)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-    @admin.display(description="baseline -> current")
-    def values(self, obj: DriftFinding) -> str:
-        dump = json.dumps(
-            {"baseline": obj.baseline_value, "current": obj.current_value},
-            indent=2,
-            ensure_ascii=False,
-            default=str,
-        )
-        return format_html('<pre style="max-height:30em;overflow:auto">{}</pre>', dump)
 
     @admin.action(description="Acknowledge", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: Any) -> None:
@@ -241,12 +375,24 @@ class DriftFindingAdmin(admin.ModelAdmin):
         )
 
 
+def severity_counts_html(counts: dict[str, int] | None) -> str:
+    """``{"high": 1}`` as coloured badges, worst first ("none" when empty)."""
+    from drift.choices import SEVERITIES
+
+    items = [(s, (counts or {}).get(s, 0)) for s in reversed(SEVERITIES)]
+    shown = [(s, n) for s, n in items if n]
+    if not shown:
+        return "none"
+    return format_html_join(" ", "{} {}", ((severity_badge(s), n) for s, n in shown))
+
+
 @admin.register(DriftException, site=tenant_admin_site)
 class DriftExceptionAdmin(admin.ModelAdmin):
     list_display = [
-        "resource_pattern",
+        "resource_name",
         "path_pattern",
-        "short_value",
+        "value",
+        "reason_text",
         "approved_by",
         "approved_at",
         "expires_at",
@@ -255,9 +401,26 @@ class DriftExceptionAdmin(admin.ModelAdmin):
     search_fields = ["resource_pattern", "path_pattern", "reason", "approved_by"]
     fields = ["resource_pattern", "path_pattern", "accepted_value", "reason", "expires_at"]
 
+    @admin.display(description="resource", ordering="resource_pattern")
+    def resource_name(self, obj: DriftException) -> str:
+        return format_html(
+            '<span title="{}">{}</span>',
+            obj.resource_pattern,
+            arm_parts(obj.resource_pattern)["name"] or obj.resource_pattern,
+        )
+
     @admin.display(description="accepted value")
-    def short_value(self, obj: DriftException) -> str:
-        return json.dumps(obj.accepted_value, ensure_ascii=False, default=str)[:80]
+    def value(self, obj: DriftException) -> str:
+        text = json.dumps(obj.accepted_value, ensure_ascii=False, default=str, indent=1)
+        return format_html(
+            '<pre style="white-space:pre-wrap;word-break:break-word;margin:0;max-width:32em;'
+            'max-height:12em;overflow:auto;font-size:11px">{}</pre>',
+            text,
+        )
+
+    @admin.display(description="reason")
+    def reason_text(self, obj: DriftException) -> str:
+        return format_html('<div style="max-width:24em">{}</div>', obj.reason)
 
     @admin.display(boolean=True, description="in force")
     def live(self, obj: DriftException) -> bool:
@@ -272,14 +435,64 @@ class DriftExceptionAdmin(admin.ModelAdmin):
 
 @admin.register(DriftReport, site=tenant_admin_site)
 class DriftReportAdmin(admin.ModelAdmin):
+    """Detection passes: counts per severity, the findings each touched, CSV/JSON export."""
+
     list_display = [
         "started_at",
         "resources_compared",
         "resources_drifted",
-        "by_severity",
+        "severities",
         "opened",
         "resolved",
+        "exports",
     ]
+    list_display_links = ["started_at"]
+
+    @admin.display(description="by severity")
+    def severities(self, obj: DriftReport) -> str:
+        return severity_counts_html(obj.by_severity)
+
+    @admin.display(description="export")
+    def exports(self, obj: DriftReport) -> str:
+        from django.urls import reverse
+
+        url = reverse("api-drift-report-export", args=[obj.pk])
+        return format_html('<a href="{}?as=csv">CSV</a> · <a href="{}?as=json">JSON</a>', url, url)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        """The report page: its counts, its findings (worst first) and export links."""
+        from django.urls import reverse
+
+        read_only_page_allowed(self, request, None)  # before the lookup, as the admin does
+        report = self.get_object(request, object_id)
+        if report is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        read_only_page_allowed(self, request, report)
+        findings = report.findings.annotate(severity_rank=rank_expression()).order_by(
+            "-severity_rank", "-first_seen"
+        )[:500]
+        export = reverse("api-drift-report-export", args=[report.pk])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Drift report of {timezone.localtime(report.started_at):%Y-%m-%d %H:%M}",
+            "report": report,
+            "severities": severity_counts_html(report.by_severity),
+            "kinds": ", ".join(f"{k} {v}" for k, v in sorted((report.by_kind or {}).items()))
+            or "none",
+            "findings": [
+                (f, arm_parts(f.resource_id)["name"], severity_badge(f.severity)) for f in findings
+            ],
+            "export_csv": f"{export}?as=csv",
+            "export_json": f"{export}?as=json",
+        }
+        return TemplateResponse(request, "admin/drift/report.html", context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -202,3 +202,49 @@ def reports_finished_between(start: Any, end: Any) -> list[int]:
             "pk", flat=True
         )
     )
+
+
+SUBSCRIPTION_TYPE = "microsoft.resources/subscriptions"
+
+
+def subscription_names() -> dict[str, str]:
+    """Subscription id (lower-case) -> display name, from the collected
+    ``resourcecontainers`` rows (the id itself where no name was collected)."""
+    rows = Configuration.objects.filter(resource_type=SUBSCRIPTION_TYPE).values_list(
+        "subscription_id", "resource_name"
+    )
+    return {sid.lower(): name or sid for sid, name in rows}
+
+
+def subscription_choices() -> list[tuple[str, str]]:
+    """(subscription id, "name (id)") for every subscription with collected resources."""
+    names = subscription_names()
+    ids = (
+        Configuration.objects.order_by("subscription_id")
+        .values_list("subscription_id", flat=True)
+        .distinct()
+    )
+    return [(sid, names.get(sid.lower(), sid)) for sid in ids if sid]
+
+
+def resource_group_choices(subscription_id: str = "", limit: int = 300) -> list[tuple[str, str]]:
+    """(resource group, label) of collected resources, within one subscription if given."""
+    rows = Configuration.objects.exclude(resource_group="")
+    if subscription_id:
+        rows = rows.filter(subscription_id=subscription_id)
+    groups = (rows.order_by("resource_group").values_list("resource_group", flat=True).distinct())[
+        :limit
+    ]
+    return [(group, group) for group in groups]
+
+
+def finding_counts_by_severity(statuses: tuple[str, ...] = ("open",)) -> dict[str, int]:
+    """Findings per severity among ``statuses``."""
+    from django.db.models import Count
+
+    rows = (
+        DriftFinding.objects.filter(status__in=statuses)
+        .values_list("severity")
+        .annotate(n=Count("id"))
+    )
+    return dict(rows)

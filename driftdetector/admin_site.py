@@ -9,7 +9,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 
 from accounts.access import user_is_msp
 
@@ -40,6 +40,22 @@ class DriftAdminSite(SignInThroughAllauth, admin.AdminSite):
         """Staff of the MSP tenant only; customer users never see the public admin."""
         return super().has_permission(request) and user_is_msp(request.user)
 
+    # Distinct section names (allauth's "account" and ours were both "Accounts").
+    APP_NAMES = {
+        "accounts": "Users, roles and API tokens",
+        "account": "Sign-in email addresses",
+        "mfa": "Two-factor authentication",
+        "social_django": "Microsoft sign-in links",
+        "django_celery_beat": "Schedules",
+        "tenants": "Customer tenants and credentials",
+    }
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list:
+        apps = super().get_app_list(request, app_label)
+        for app in apps:
+            app["name"] = self.APP_NAMES.get(app["app_label"], app["name"])
+        return apps
+
     def get_urls(self):
         return [path("fleet/", self.admin_view(self.fleet_view), name="fleet"), *super().get_urls()]
 
@@ -52,6 +68,10 @@ class DriftAdminSite(SignInThroughAllauth, admin.AdminSite):
 
         order = request.GET.get("o", "-worst")
         rows = fleet_rows(order)
+        # One reverse() for the page, not one per row (200 rows: a measurable share).
+        change_url = reverse("admin:tenants_tenant_change", args=[0])
+        for row in rows:
+            row["change_url"] = change_url.replace("/0/", f"/{row['tenant'].pk}/", 1)
         total = fleet_trend({row["tenant"].pk: row["trend"] for row in rows})
         known = [v for v in total if v is not None]
         context = {
@@ -65,6 +85,7 @@ class DriftAdminSite(SignInThroughAllauth, admin.AdminSite):
             "fleet_trend_points": polyline_points(total, 600, 80),
             "fleet_trend_max": max(known, default=0),
             "fleet_trend_now": known[-1] if known else 0,
+            "fleet_trend_days": len(known),
         }
         return TemplateResponse(request, "admin/fleet.html", context)
 
@@ -78,6 +99,8 @@ class TenantAdminSite(SignInThroughAllauth, admin.AdminSite):
 
     site_header = "Azure Drift Detector - tenant"
     site_title = "Azure Drift Detector"
+    # Findings need the page's width; the app list is on the index page.
+    enable_nav_sidebar = False
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and user_is_msp(request.user)

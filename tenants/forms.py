@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -14,11 +15,31 @@ from tenants.validation import SETTINGS_FIELDS, normalise_guid, settings_errors
 
 
 class TenantOnboardingForm(forms.ModelForm):
-    """Name, slug and Azure tenant id; the rest is set up by ``onboard_tenant``."""
+    """Name, slug, Azure tenant id and the app registration that reads it, on one screen.
+
+    The credential is picked from the stored ones or created inline (its secret is
+    write-only); without one a tenant could never be polled.
+    """
+
+    new_credential_name = forms.CharField(
+        required=False, label="or a new credential: name", max_length=100
+    )
+    new_client_id = forms.CharField(required=False, label="application (client) id", max_length=36)
+    new_client_secret = forms.CharField(
+        required=False,
+        label="client secret",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: stored encrypted, never shown again.",
+    )
 
     class Meta:
         model = Tenant
         fields = ["name", "slug", "azure_tenant_id", "azure_credential"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["azure_credential"].required = False
+        self.fields["azure_credential"].label = "Azure credential (app registration)"
 
     def validate_unique(self) -> None:
         """Uniqueness is checked (with clearer messages) in ``clean``."""
@@ -37,7 +58,58 @@ class TenantOnboardingForm(forms.ModelForm):
             for field, messages in exc.message_dict.items():
                 for message in messages:
                     self.add_error(field if field in self.fields else None, message)
+        self._clean_new_credential(data)
         return data
+
+    def _clean_new_credential(self, data: dict[str, Any]) -> None:
+        new = [data.get(f) for f in ("new_credential_name", "new_client_id", "new_client_secret")]
+        if data.get("azure_credential") is not None:
+            if any(new):
+                self.add_error(
+                    "new_credential_name", "Pick a stored credential or create one, not both."
+                )
+            return
+        if not any(new):
+            self.add_error(
+                "azure_credential",
+                "Pick the app registration that reads this tenant, or create one below; "
+                "without it the tenant cannot be polled.",
+            )
+            return
+        for field, value in zip(
+            ("new_credential_name", "new_client_id", "new_client_secret"), new, strict=True
+        ):
+            if not value:
+                self.add_error(field, "Required for a new credential.")
+        if data.get("new_client_id"):
+            try:
+                data["new_client_id"] = normalise_guid(data["new_client_id"], field="client_id")
+            except ValidationError as exc:
+                self.add_error("new_client_id", exc.message_dict["client_id"])
+        if (
+            data.get("new_credential_name")
+            and AzureCredential.objects.filter(name=data["new_credential_name"]).exists()
+        ):
+            self.add_error(
+                "new_credential_name", "A credential with this name exists: pick it above."
+            )
+
+
+class TenantChangeForm(forms.ModelForm):
+    """The editable part of a tenant: its name and the credential it is read with."""
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "azure_credential"]
+
+
+class PrettyJSONField(forms.JSONField):
+    """A JSON document edited as indented, multi-line text (not one long line)."""
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 class SettingsVersionForm(forms.ModelForm):
@@ -46,8 +118,17 @@ class SettingsVersionForm(forms.ModelForm):
     class Meta:
         model = TenantSettings
         fields = ["tenant", *SETTINGS_FIELDS]
+        field_classes = dict.fromkeys(SETTINGS_FIELDS, PrettyJSONField)
         widgets = {
-            field: forms.Textarea(attrs={"rows": 12, "cols": 90}) for field in SETTINGS_FIELDS
+            field: forms.Textarea(
+                attrs={
+                    "rows": 16,
+                    "cols": 100,
+                    "spellcheck": "false",
+                    "style": "font-family:monospace",
+                }
+            )
+            for field in SETTINGS_FIELDS
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -57,6 +57,7 @@ FLEET_SORT_KEYS = (
     "low",
     "open",
     "worst",
+    "trend",
 )
 TREND_DAYS = 30
 
@@ -72,11 +73,19 @@ def _sort_value(row: dict, key: str) -> tuple:
         return tuple(findings.get(severity, 0) for severity in reversed(SEVERITIES))
     if key == "open":
         return (sum(findings.values()),)
+    if key == "trend":  # growth of open findings over the window, then the open count
+        return (trend_change(row.get("trend") or []), sum(findings.values()))
     if key == "resources":
         return (status.resource_count if status else 0,)
     field = "last_poll_at" if key == "last_poll" else "last_successful_poll_at"
     value = getattr(status, field, None) if status else None
     return (value is not None, value.timestamp() if value else 0.0)
+
+
+def trend_change(series: list[int | None]) -> int:
+    """Open findings now minus at the first known day of the window (0 if unknown)."""
+    known = [value for value in series if value is not None]
+    return known[-1] - known[0] if len(known) > 1 else 0
 
 
 def finding_trends(tenant_ids: list[int], days: int = TREND_DAYS) -> dict[int, list[int | None]]:
@@ -88,11 +97,24 @@ def finding_trends(tenant_ids: list[int], days: int = TREND_DAYS) -> dict[int, l
 
     today = timezone.localdate()
     by_tenant: dict[int, dict] = {tenant_id: {} for tenant_id in tenant_ids}
-    rows = FindingTrendPoint.objects.filter(
-        tenant_id__in=tenant_ids, day__gt=today - timedelta(days=days + 30)
-    ).values_list("tenant_id", "day", "open_findings")
-    for tenant_id, day, counts in rows:
-        by_tenant[tenant_id][day] = sum((counts or {}).values())
+    # Summed in PostgreSQL (decoding thousands of JSON documents in Python is the slow part).
+    from django.db.models import IntegerField, Value
+    from django.db.models.fields.json import KT
+    from django.db.models.functions import Cast, Coalesce
+
+    total = sum(
+        (Coalesce(Cast(KT(f"open_findings__{s}"), IntegerField()), Value(0)) for s in SEVERITIES),
+        start=Value(0),
+    )
+    rows = (
+        FindingTrendPoint.objects.filter(
+            tenant_id__in=tenant_ids, day__gt=today - timedelta(days=days + 30)
+        )
+        .annotate(total=total)
+        .values_list("tenant_id", "day", "total")
+    )
+    for tenant_id, day, count in rows:
+        by_tenant[tenant_id][day] = count
     return {tenant_id: daily_series(points, today, days) for tenant_id, points in by_tenant.items()}
 
 
@@ -137,6 +159,7 @@ def fleet_rows(order: str = "name") -> list[dict]:
         row["trend"] = series
         row["trend_points"] = polyline_points(series, 120, 28)
         row["trend_now"] = series[-1] if series else None
+        row["trend_days"] = sum(1 for value in series if value is not None)
     key = order.lstrip("-")
     if key not in FLEET_SORT_KEYS:
         key, order = "name", "name"

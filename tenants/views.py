@@ -20,7 +20,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def tenant_home(request: HttpRequest) -> HttpResponse:
-    """A tenant's landing page (the middleware has already checked access)."""
+    """The tenant's posture page, read-only, for its own users and MSP staff (the
+    middleware has already checked access and switched to the tenant's schema): open
+    findings by severity, the list with detail, recent changes, last successful poll."""
+    from tenants.posture import tenant_posture
+
     tenant = request.tenant
     return render(
         request,
@@ -29,5 +33,7 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
             "tenant": tenant,
             "settings_version": current_settings(tenant),
             "api_root": reverse("tenant-api-root"),
+            "is_msp": user_is_msp(request.user),
+            **tenant_posture(tenant),
         },
     )

@@ -85,13 +85,15 @@ def test_the_admin_orders_by_rank_and_shows_why(client_for, msp_admin, tenant_a,
     client = client_for(msp_admin)
     base = f"/t/{tenant_a.slug}/admin/drift/driftfinding/"
     html = client.get(base + "?o=1").content.decode()  # column 1 (severity) ascending
-    shown = re.findall(r'class="field-ranked_severity"><a [^>]*>(\w+)</a>', html)
+    shown = re.findall(r'class="field-sev"><span class="sev sev-(\w+)"', html)
     assert shown == list(SEVERITIES)
     connection.set_tenant(tenant_a)
     finding = DriftFinding.objects.get(severity="high")
     connection.set_schema_to_public()
     page = client.get(f"{base}{finding.pk}/change/").content.decode()
-    assert "Why this severity" in page and "storage_secure_transfer_required_is_enabled" in page
+    headline = page[page.index('id="finding-headline"') :]
+    assert "Rated <strong>high</strong> by rule" in headline
+    assert "storage_secure_transfer_required_is_enabled" in headline
 
 
 def test_the_fleet_puts_the_worst_tenant_first_by_rank(tenant_a, tenant_b):

@@ -11,15 +11,39 @@ from tests.factories import new_azure_tenant_id
 pytestmark = pytest.mark.django_db
 
 
-def test_admin_onboards_a_tenant_through_the_service(client_for, msp_admin):
+def test_admin_onboards_a_tenant_with_a_new_credential_so_it_can_be_polled(client_for, msp_admin):
     response = client_for(msp_admin).post(
         "/admin/tenants/tenant/add/",
-        {"name": "Admin Made", "slug": "admin-made", "azure_tenant_id": new_azure_tenant_id()},
+        {
+            "name": "Admin Made",
+            "slug": "admin-made",
+            "azure_tenant_id": new_azure_tenant_id(),
+            "new_credential_name": "admin-made app",
+            "new_client_id": "11111111-2222-3333-4444-555555555555",
+            "new_client_secret": "s3cret-value-typed-once",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     tenant = Tenant.objects.get(slug="admin-made")
+    assert response["Location"].endswith(f"/admin/tenants/tenant/{tenant.pk}/change/")
     assert tenant.schema_name == "admin_made"
+    assert tenant.azure_credential.name == "admin-made app"
+    assert tenant.azure_credential.client_secret == "s3cret-value-typed-once"
     assert PeriodicTask.objects.filter(name="poll-tenant:admin-made").exists()
+    page = client_for(msp_admin).get(response["Location"]).content.decode()
+    assert "s3cret-value-typed-once" not in page
+    assert "the first one is queued" in page
+
+
+def test_admin_onboarding_without_a_credential_says_so_and_creates_nothing(client_for, msp_admin):
+    response = client_for(msp_admin).post(
+        "/admin/tenants/tenant/add/",
+        {"name": "No Cred", "slug": "no-cred", "azure_tenant_id": new_azure_tenant_id()},
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "cannot be polled" in errors["azure_credential"][0]
+    assert not Tenant.objects.filter(slug="no-cred").exists()
 
 
 def test_admin_onboarding_shows_field_errors_not_a_500(client_for, msp_admin, tenant_a):

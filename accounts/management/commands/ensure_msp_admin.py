@@ -20,7 +20,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--email", default=os.environ.get("MSP_ADMIN_EMAIL", "admin@msp.example")
         )
-        parser.add_argument("--url", default=os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000"))
+        web_addr = os.environ.get("WEB_ADDR", "127.0.0.1:8000").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
+        parser.add_argument("--url", default=os.environ.get("PUBLIC_URL", f"http://{web_addr}"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         password_file = Path(settings.BASE_DIR) / "var" / "msp-admin-password.txt"

@@ -10,6 +10,7 @@ first request.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,21 @@ DEMO_NAMESPACE = uuid.UUID("6d1f3c1e-5b7a-4f7e-9a51-2f6f4c0d9e10")
 DEMO_CLIENT_ID = str(uuid.uuid5(DEMO_NAMESPACE, "msp-demo-app"))
 DEMO_CLIENT_SECRET = "demo-secret-for-the-local-simulator"  # noqa: S105 - only valid against azuresim
 DEMO_MSP_TENANT_ID = str(uuid.uuid5(DEMO_NAMESPACE, "msp-own-entra-tenant"))
-DEMO_WEB_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
+
+
+def demo_web_origins(web_addr: str | None = None) -> list[str]:
+    """Where the demo's web server answers (``WEB_ADDR``, default 127.0.0.1:8000), as the
+    origins of the demo app's redirect URIs: a loopback address also as ``localhost``."""
+    addr = web_addr or os.environ.get("WEB_ADDR") or "127.0.0.1:8000"
+    host, _, port = addr.rpartition(":")
+    if not host:
+        host, port = "127.0.0.1", addr
+    hosts = [host]
+    if host in ("127.0.0.1", "localhost", "0.0.0.0"):  # noqa: S104 - a name, not a bind
+        hosts = ["127.0.0.1", "localhost"]
+    return [f"http://{name}:{port}" for name in hosts]
+
+
 DEMO_TENANTS = [
     ("Contoso", "contoso", 2, 400),
     ("Fabrikam", "fabrikam", 1, 250),
@@ -160,7 +175,7 @@ class Command(BaseCommand):
                 {
                     "client_id": client_id,
                     "client_secret": settings.SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_SECRET,
-                    "redirect_uris": [origin + callback for origin in DEMO_WEB_ORIGINS],
+                    "redirect_uris": [origin + callback for origin in demo_web_origins()],
                     # As the README's app registration guide configures them.
                     "optional_claims": ["email", "given_name", "family_name"],
                 }
