@@ -146,6 +146,10 @@ drift.baseline                        va    va    v     -
 drift.driftexception                  vacd  vac   v     -
 drift.driftfinding                    vc    vc    v     -
 drift.driftreport                     v     v     v     -
+auditlog.signinglog                   v     v     v     -
+auditlog_fleet.auditcollector         v     v     v     -
+auditlog_fleet.forwarderstate         v     v     v     -
+auditlog_fleet.outboxentry            vc    vc    v     -
 """
 TENANT_ADMIN_APPS = {"configurations", "drift"}
 MODEL_ROWS = [line.split() for line in MODEL_MATRIX.strip().splitlines()]

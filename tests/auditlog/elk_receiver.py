@@ -26,6 +26,7 @@ class ElkReceiver:
         self.arrivals: dict[str, float] = {}
         self.requests = 0
         self.conflicts = 0
+        self.created = 0
         self.whole_status: int | None = None  # answer every _bulk with this status
         self.item_429 = 0  # the next N items answer 429
         self.lock = threading.Lock()
@@ -137,6 +138,7 @@ class ElkReceiver:
                     }
                 else:
                     self.docs[doc_id] = doc
+                    self.created += 1
                     self.arrivals[doc_id] = now
                     result |= {"_version": 1, "result": "created", "status": 201}
                 items.append({"create": result})
