@@ -146,12 +146,16 @@ drift.baseline                        va    va    v     -
 drift.driftexception                  vacd  vac   v     -
 drift.driftfinding                    vc    vc    v     -
 drift.driftreport                     v     v     v     -
+notifications.channel                 vacd  vacd  v     -
+notifications.notificationrule        vacd  vacd  v     -
+notifications.delivery                vc    vc    v     -
+notifications.snooze                  vacd  vacd  v     -
 auditlog.signinglog                   v     v     v     -
 auditlog_fleet.auditcollector         v     v     v     -
 auditlog_fleet.forwarderstate         v     v     v     -
 auditlog_fleet.outboxentry            vc    vc    v     -
 """
-TENANT_ADMIN_APPS = {"configurations", "drift"}
+TENANT_ADMIN_APPS = {"configurations", "drift", "notifications"}
 MODEL_ROWS = [line.split() for line in MODEL_MATRIX.strip().splitlines()]
 
 
