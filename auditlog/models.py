@@ -10,12 +10,13 @@ class SigningLog(models.Model):
 
     class Source(models.TextChoices):
         AZURE_SIGNIN = "azure_signin", "Azure sign-in"
+        AZURE_DIRECTORY = "azure_directory", "Azure directory audit"
         PLATFORM = "platform", "Platform event"
 
     source = models.CharField(max_length=20, choices=Source.choices)
     log_id = models.CharField(max_length=100)
     timestamp = models.DateTimeField(db_index=True)
-    actor = models.CharField(max_length=255, blank=True)
+    actor = models.CharField(max_length=255, blank=True, db_index=True)
     action = models.CharField(max_length=100)
     resource = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=50, blank=True)
@@ -25,6 +26,7 @@ class SigningLog(models.Model):
 
     class Meta:
         ordering = ["-timestamp"]
+        indexes = [models.Index(fields=["source", "-timestamp"], name="signinglog_source_time")]
         constraints = [
             models.UniqueConstraint(
                 fields=["source", "log_id"], name="signinglog_unique_source_log_id"

@@ -162,6 +162,10 @@ class SimClient:
         body = {"tenant_id": tenant_id, "permissions": permissions, "premium": premium}
         return self._call("PUT", "graph-access", body)
 
+    def set_graph_audit(self, tenant_id: str, **options: Any) -> dict[str, Any]:
+        """The tenant's audit feed (rates, injected rows, skip-token and throttle faults)."""
+        return self._call("PUT", "graph-audit", {"tenant_id": tenant_id, **options})
+
     # ----- interactive sign-in -------------------------------------------------------
     def register_app(
         self,

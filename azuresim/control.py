@@ -177,6 +177,25 @@ def set_graph_access(state: SimState, req: SimRequest) -> SimResponse:
     return json_response(200, state.graph_access.view(tenant_id))
 
 
+def set_graph_audit(state: SimState, req: SimRequest) -> SimResponse:
+    """``PUT /_sim/graph-audit`` ``{"tenant_id", "signins_per_minute", "audits_per_minute",
+    "backfill_minutes", "extra_signIns": [...], "extra_directoryAudits": [...],
+    "invalidate_skiptokens": bool, "refuse_skiptokens": n, "enforce_throttling": bool,
+    "reset_counters": bool}``:
+    the tenant's audit feed; the answer includes the most requests seen in 10 s."""
+    body = _body(req)
+    tenant_id = str(body.get("tenant_id") or "")
+    if not tenant_id:
+        return _error(400, "BadRequest", "tenant_id is required")
+    for key in ("extra_signIns", "extra_directoryAudits"):
+        if key in body and not isinstance(body[key], list):
+            return _error(400, "BadRequest", f"{key} must be a list of objects")
+    try:
+        return json_response(200, state.audit_feed.configure(tenant_id, body))
+    except (TypeError, ValueError) as exc:
+        return _error(400, "BadRequest", str(exc))
+
+
 def list_faults(state: SimState, req: SimRequest) -> SimResponse:
     """``GET /_sim/faults``."""
     return json_response(200, {"value": [f.public_dict() for f in state.faults.list()]})

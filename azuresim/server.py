@@ -59,6 +59,7 @@ _ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", r"/_sim/apps", control.register_app, "control"),
     ("POST", r"/_sim/users", control.add_user, "control"),
     ("PUT", r"/_sim/signin-fault", control.set_signin_fault, "control"),
+    ("PUT", r"/_sim/graph-audit", control.set_graph_audit, "control"),
     ("GET", r"/subscriptions", arm.list_subscriptions, "arm.subscriptions"),
     (
         "POST",

@@ -11,7 +11,7 @@ from typing import Any
 from .activitylog import DEFAULT_LAG_SECONDS, ActivityLog, Caller
 from .estate import SHARED_BUDGET, ByteBudget, Estate
 from .faults import FaultBook
-from .msgraph import GraphAccess
+from .msgraph import AuditFeed, GraphAccess
 from .signin import Directory
 from .tenants import TenantSpec
 from .throttle import Throttle
@@ -49,6 +49,7 @@ class SimState:
         self.throttle = Throttle(self.options.throttling)
         self.activity = ActivityLog(self.options.activity_lag)
         self.graph_access = GraphAccess()
+        self.audit_feed = AuditFeed()
         self.requests: Counter[str] = Counter()
         self.started = time.time()
         self.mutator: Any = None
@@ -78,6 +79,7 @@ class SimState:
             for sid in estate.subscription_ids:
                 self._sub_owner.pop(sid, None)
             self.activity.forget(estate.subscription_ids)
+            self.audit_feed.forget(tenant_id)
             estate.release()
             return True
 
@@ -171,4 +173,5 @@ class SimState:
         self.activity.clear()
         self.activity.set_lag(self.options.activity_lag)
         self.graph_access.clear()
+        self.audit_feed.clear()
         self.requests.clear()

@@ -453,10 +453,38 @@ def set_findings_status(finding_ids: Iterable[int], status: str, *, actor: str) 
     """Acknowledge or reopen findings (recording who and when); returns how many changed."""
     if status not in (DriftFinding.Status.ACKNOWLEDGED, DriftFinding.Status.OPEN):
         raise ValueError(f"use accept_into_baseline to accept; cannot set {status!r} by hand")
-    changed = DriftFinding.objects.filter(pk__in=list(finding_ids), status__in=UNRESOLVED).update(
-        status=status, status_changed_by=actor, status_changed_at=timezone.now()
-    )
+    ids = list(finding_ids)
+    with transaction.atomic():
+        touched = list(
+            DriftFinding.objects.filter(pk__in=ids, status__in=UNRESOLVED).values_list(
+                "pk", "status"
+            )
+        )
+        changed = DriftFinding.objects.filter(pk__in=ids, status__in=UNRESOLVED).update(
+            status=status, status_changed_by=actor, status_changed_at=timezone.now()
+        )
+        _record_findings(touched, status, actor=actor)
     return changed
+
+
+def _record_findings(
+    touched: list[tuple[int, str]], status: str, *, actor: str, verb: str = ""
+) -> None:
+    """One change-log row per finding whose status a person changed."""
+    from auditlog.services import record_change
+
+    verbs = {"acknowledged": "acknowledged", "accepted": "accepted", "open": "reopened"}
+    for pk, before in touched:
+        if before == status:
+            continue
+        record_change(
+            action=f"finding.{verb or verbs.get(status, status)}",
+            object_type="finding",
+            object_id=pk,
+            before={"status": before},
+            after={"status": status},
+            actor=actor,
+        )
 
 
 def accept_into_baseline(finding_ids: Iterable[int], *, actor: str) -> int:
@@ -494,6 +522,12 @@ def accept_into_baseline(finding_ids: Iterable[int], *, actor: str) -> int:
                         "accepted_at": now,
                     },
                 )
+        touched = list(
+            DriftFinding.objects.filter(
+                resource_id__in=resource_ids, status__in=UNRESOLVED
+            ).values_list("pk", "status")
+        )
+        _record_findings(touched, DriftFinding.Status.ACCEPTED, actor=actor)
         DriftFinding.objects.filter(resource_id__in=resource_ids, status__in=UNRESOLVED).update(
             status=DriftFinding.Status.ACCEPTED,
             status_changed_by=actor,
@@ -532,6 +566,9 @@ def create_exceptions(
                 reason=reason.strip(),
                 approved_by=actor,
                 expires_at=expires_at,
+            )
+            _record_findings(
+                [(finding.pk, finding.status)], DriftFinding.Status.ACCEPTED, actor=actor
             )
             finding.status = DriftFinding.Status.ACCEPTED
             finding.exception = exception
@@ -595,6 +632,12 @@ def ignore_finding_paths(finding_ids: Iterable[int], *, actor: str, scope: str =
         if added:
             thresholds["rules"] = added + rules
             update_settings(tenant, actor=actor, drift_thresholds=thresholds)
+        _record_findings(
+            [(f.pk, f.status) for f in findings if f.status in UNRESOLVED],
+            DriftFinding.Status.RESOLVED,
+            actor=actor,
+            verb="ignored",
+        )
         DriftFinding.objects.filter(pk__in=[f.pk for f in findings], status__in=UNRESOLVED).update(
             status=DriftFinding.Status.RESOLVED,
             resolved_at=now,

@@ -63,6 +63,7 @@ class DriftAdminSite(SignInThroughAllauth, admin.AdminSite):
         """The MSP's daily screen: every customer tenant with poll state, open drift by
         severity and its 30-day trend, sortable by any column (default ``?o=-worst``: by
         critical findings, then high, medium and low)."""
+        from auditlog.selectors import fleet_sign_ins
         from tenants.charts import polyline_points
         from tenants.selectors import FLEET_SORT_KEYS, fleet_rows, fleet_trend
 
@@ -70,8 +71,10 @@ class DriftAdminSite(SignInThroughAllauth, admin.AdminSite):
         rows = fleet_rows(order)
         # One reverse() for the page, not one per row (200 rows: a measurable share).
         change_url = reverse("admin:tenants_tenant_change", args=[0])
+        sign_ins = fleet_sign_ins([row["tenant"].pk for row in rows])
         for row in rows:
             row["change_url"] = change_url.replace("/0/", f"/{row['tenant'].pk}/", 1)
+            row["sign_ins"] = sign_ins[row["tenant"].pk]
         total = fleet_trend({row["tenant"].pk: row["trend"] for row in rows})
         known = [v for v in total if v is not None]
         context = {

@@ -51,6 +51,7 @@ SHARED_APPS = [
     "auditlog",
     # MSP-wide notification rules and channels (their deliveries live in tenant schemas).
     "notifications.msp",
+    "auditlog.fleet",
 ]
 TENANT_APPS = [
     "configurations",
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "auditlog.context.AuditContextMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.EntraSignInErrorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -253,6 +255,43 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_TIMEZONE = TIME_ZONE
+
+# Audit trail: Graph sign-ins / directory audits per tenant, and shipping to Elasticsearch.
+AUDIT_SWEEP_SECONDS = env.float("AUDIT_SWEEP_SECONDS", default=30.0)
+AUDIT_OVERLAP_MINUTES = env.int("AUDIT_OVERLAP_MINUTES", default=30)
+AUDIT_INITIAL_HOURS = env.int("AUDIT_INITIAL_HOURS", default=24)
+AUDIT_PAGE_SIZE = env.int("AUDIT_PAGE_SIZE", default=1000)
+AUDIT_PURGE_BATCH = env.int("AUDIT_PURGE_BATCH", default=5000)
+# ELK forwarding is off while ELK_URL is empty.
+ELK_URL = env.str("ELK_URL", default="")
+ELK_INDEX = env.str("ELK_INDEX", default="driftdetector-audit")
+ELK_API_KEY = env.str("ELK_API_KEY", default="")
+ELK_USERNAME = env.str("ELK_USERNAME", default="")
+ELK_PASSWORD = env.str("ELK_PASSWORD", default="")
+ELK_CA_BUNDLE = env.str("ELK_CA_BUNDLE", default="")
+ELK_TIMEOUT = env.float("ELK_TIMEOUT", default=30.0)
+ELK_BATCH_SIZE = env.int("ELK_BATCH_SIZE", default=1000)
+ELK_FORWARD_SECONDS = env.float("ELK_FORWARD_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Sends each tenant's audit pass when its audit_interval_minutes has passed.
+        "audit-sweep": {
+            "task": "auditlog.tasks.schedule_audit_passes",
+            "schedule": AUDIT_SWEEP_SECONDS,
+            "options": {"queue": "audit", "expire_seconds": max(1, int(AUDIT_SWEEP_SECONDS))},
+        },
+        "audit-forward": {
+            "task": "auditlog.tasks.forward_to_elk",
+            "schedule": ELK_FORWARD_SECONDS,
+            "options": {"queue": "audit", "expire_seconds": max(1, int(ELK_FORWARD_SECONDS))},
+        },
+        "audit-purge": {
+            "task": "auditlog.tasks.purge_expired",
+            "schedule": 3600.0,
+            "options": {"queue": "audit", "expire_seconds": 3600},
+        },
+    }
+)
 
 # Azure endpoints: the public cloud by default, the local simulator in the demo and tests.
 AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", default="https://login.microsoftonline.com")

@@ -30,6 +30,9 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise AuthenticationFailed("The token is unknown, revoked or expired.")
         if not token.user.is_active:
             raise AuthenticationFailed("The token's user is inactive.")
+        from auditlog.context import set_request_user
+
+        set_request_user(token.user.get_username())
         return token.user, token
 
     def authenticate_header(self, request: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,10 +21,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Limit:
-    """A bucket: ``capacity`` tokens, refilled at ``rate`` tokens per second."""
+    """A bucket: ``capacity`` tokens, refilled at ``rate`` tokens per second.
+
+    With ``window`` set it is a sliding window instead: at most ``capacity`` requests in
+    any ``window`` seconds (Microsoft Graph's reports limits are stated that way).
+    """
 
     capacity: float
     rate: float
+    window: float | None = None
 
 
 GRAPH_LIMIT = Limit(capacity=15, rate=3.0)  # Resource Graph: 15 queries per 5 s
@@ -66,16 +72,37 @@ return tostring(wait)
 """
 
 
+_WINDOW_LUA = """
+local capacity = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local member = ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < capacity then
+  redis.call('ZADD', KEYS[1], now, member)
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+  return '0'
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tostring(math.max(0.001, tonumber(oldest[2]) + window - now))
+"""
+
+
 class LocalLimiter:
     """In-process token buckets with the same semantics as :class:`RedisLimiter`."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._windows: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
     def try_acquire(self, key: str, limit: Limit) -> float:
         """Take a token: 0.0 when granted, else the seconds to wait."""
+        if limit.window is not None:
+            return self._window(key, limit, limit.window)
         with self._lock:
             now = self._clock()
             tokens, ts = self._buckets.get(key, (limit.capacity, now))
@@ -86,6 +113,17 @@ class LocalLimiter:
             self._buckets[key] = (tokens, now)
             return (1 - tokens) / limit.rate if limit.rate > 0 else 3600.0
 
+    def _window(self, key: str, limit: Limit, window: float) -> float:
+        with self._lock:
+            now = self._clock()
+            times = [t for t in self._windows.get(key, []) if t > now - window]
+            if len(times) < limit.capacity:
+                times.append(now)
+                self._windows[key] = times
+                return 0.0
+            self._windows[key] = times
+            return max(0.001, times[0] + window - now)
+
 
 class RedisLimiter:
     """Token buckets in Redis (atomic Lua); falls back to a local bucket if Redis fails."""
@@ -94,6 +132,7 @@ class RedisLimiter:
         self._client = client
         self._prefix = prefix
         self._script = client.register_script(_LUA)
+        self._window_script = client.register_script(_WINDOW_LUA)
         self._fallback = LocalLimiter()
         self._warned = False
 
@@ -109,7 +148,15 @@ class RedisLimiter:
         import redis
 
         try:
-            wait = self._script(keys=[f"{self._prefix}:{key}"], args=[limit.capacity, limit.rate])
+            if limit.window is not None:
+                wait = self._window_script(
+                    keys=[f"{self._prefix}:{key}"],
+                    args=[limit.capacity, limit.window, uuid.uuid4().hex],
+                )
+            else:
+                wait = self._script(
+                    keys=[f"{self._prefix}:{key}"], args=[limit.capacity, limit.rate]
+                )
         except redis.RedisError as exc:
             if not self._warned:
                 log.warning("Redis limiter unavailable (%s); pacing this process only", exc)

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("configurations.api.urls")),
     path("", include("drift.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("auditlog.api.urls")),
 ]

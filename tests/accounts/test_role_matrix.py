@@ -158,6 +158,10 @@ notifications.delivery                vc    vc    v     -
 notifications.snooze                  vacd  vacd  v     -
 msp_notifications.mspchannel          vacd  vacd  v     -
 msp_notifications.mspnotificationrule vacd  vacd  v     -
+auditlog.signinglog                   v     v     v     -
+auditlog_fleet.auditcollector         v     v     v     -
+auditlog_fleet.forwarderstate         v     v     v     -
+auditlog_fleet.outboxentry            vc    vc    v     -
 """
 TENANT_ADMIN_APPS = {"configurations", "drift", "notifications"}
 MODEL_ROWS = [line.split() for line in MODEL_MATRIX.strip().splitlines()]

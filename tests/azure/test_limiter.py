@@ -135,3 +135,25 @@ def test_buckets_are_per_service_principal_in_each_tenant(redis_client, connect_
     for _ in range(int(GRAPH_LIMIT.capacity)):
         assert limiter.try_acquire(f"graph:{a.principal}", GRAPH_LIMIT) == 0
     assert limiter.try_acquire(f"graph:{b.principal}", GRAPH_LIMIT) == 0
+
+
+def test_a_sliding_window_grants_capacity_per_window_across_limiters(redis_client):
+    window = Limit(capacity=5, rate=0.5, window=10.0)
+    limiters = [RedisLimiter(redis_client, prefix=redis_client.prefix) for _ in range(3)]
+    waits = [lim.try_acquire("reports:tenant", window) for lim in limiters for _ in range(4)]
+    assert waits.count(0.0) == 5, "five in the window, whichever worker asks"
+    assert all(9.0 < w <= 10.0 for w in waits if w), "the wait ends when the oldest leaves"
+
+
+def test_the_local_sliding_window_frees_a_slot_when_the_oldest_request_leaves():
+    clock = [100.0]
+    limiter = LocalLimiter(clock=lambda: clock[0])
+    window = Limit(capacity=5, rate=0.5, window=10.0)
+    for step in range(5):
+        clock[0] = 100.0 + step
+        assert limiter.try_acquire("k", window) == 0
+    clock[0] = 105.0
+    assert limiter.try_acquire("k", window) == pytest.approx(5.0)
+    clock[0] = 110.01
+    assert limiter.try_acquire("k", window) == 0, "the request at 100 has left the window"
+    assert limiter.try_acquire("k", window) > 0
