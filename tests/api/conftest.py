@@ -89,3 +89,17 @@ def token_client() -> Callable[..., Client]:
         return Client(HTTP_AUTHORIZATION=f"Bearer {clear}")
 
     return make
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _wsgi_calls_keep_the_test_connection() -> Iterator[None]:
+    """Requests made straight through the WSGI app (werkzeug, schemathesis) would close the
+    test's database connection at request end, as Django's test client prevents."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
