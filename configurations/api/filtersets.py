@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from configurations.models import Configuration, ConfigurationHistory, PollRun
+from driftdetector.api.filters import UtcDateTimeFilter
 
 
 class LowercaseFilter(django_filters.CharFilter):
@@ -29,8 +30,8 @@ class ConfigurationFilterSet(django_filters.FilterSet):
 
 
 class HistoryFilterSet(django_filters.FilterSet):
-    changed_after = django_filters.IsoDateTimeFilter(field_name="changed_at", lookup_expr="gte")
-    changed_before = django_filters.IsoDateTimeFilter(field_name="changed_at", lookup_expr="lt")
+    changed_after = UtcDateTimeFilter(field_name="changed_at", lookup_expr="gte")
+    changed_before = UtcDateTimeFilter(field_name="changed_at", lookup_expr="lt")
 
     class Meta:
         model = ConfigurationHistory
@@ -38,7 +39,7 @@ class HistoryFilterSet(django_filters.FilterSet):
 
 
 class PollRunFilterSet(django_filters.FilterSet):
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_after = UtcDateTimeFilter(field_name="started_at", lookup_expr="gte")
 
     class Meta:
         model = PollRun

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 
 from drift.api.serializers import FINDING_FIELDS
@@ -30,13 +31,20 @@ class _Echo:
         return value
 
 
-def _csv_lines(findings: Iterable[DriftFinding], slug: str) -> Iterator[str]:
+def _csv_lines(findings: Iterable[DriftFinding], tenant: Any) -> Iterator[str]:
+    """The rows, read while the server sends them: after the tenant middleware has put the
+    connection back to the public schema, so the generator enters the tenant's itself."""
     writer = csv.writer(_Echo())
     yield writer.writerow(EXPORT_FIELDS)
-    for finding in findings:
-        yield writer.writerow(
-            [neutralise(slug)] + [neutralise(getattr(finding, f)) for f in FINDING_FIELDS]
-        )
+    connection.set_tenant(tenant)
+    try:
+        for finding in findings:
+            yield writer.writerow(
+                [neutralise(tenant.slug)]
+                + [neutralise(getattr(finding, f)) for f in FINDING_FIELDS]
+            )
+    finally:
+        connection.set_schema_to_public()
 
 
 def export_response(
@@ -45,7 +53,7 @@ def export_response(
     """``findings`` (a queryset is iterated in chunks) as a CSV download or one JSON body."""
     if fmt == "csv":
         response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
-            _csv_lines(findings, tenant.slug), content_type="text/csv; charset=utf-8"
+            _csv_lines(findings, tenant), content_type="text/csv; charset=utf-8"
         )
     else:
         rows = [

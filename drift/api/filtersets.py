@@ -6,6 +6,7 @@ import django_filters
 
 from drift.choices import SEVERITIES, severity_rank
 from drift.models import DriftException, DriftFinding, DriftReport
+from driftdetector.api.filters import UtcDateTimeFilter
 
 SEVERITY_CHOICES = [(s, s) for s in SEVERITIES]
 
@@ -43,8 +44,8 @@ class FindingFilterSet(django_filters.FilterSet):
 
 
 class ReportFilterSet(django_filters.FilterSet):
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = UtcDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = UtcDateTimeFilter(field_name="started_at", lookup_expr="lt")
     drifted = django_filters.BooleanFilter(method="filter_drifted")
 
     class Meta:
@@ -60,7 +61,7 @@ class ReportFilterSet(django_filters.FilterSet):
 
 
 class ExceptionFilterSet(django_filters.FilterSet):
-    expires_after = django_filters.IsoDateTimeFilter(field_name="expires_at", lookup_expr="gte")
+    expires_after = UtcDateTimeFilter(field_name="expires_at", lookup_expr="gte")
 
     class Meta:
         model = DriftException

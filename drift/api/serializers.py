@@ -3,6 +3,7 @@ exceptions, and the bodies of the finding actions."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Count
@@ -164,6 +165,13 @@ class ExceptionSerializer(serializers.ModelSerializer):
 class ExceptionRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
     expires_at = serializers.DateTimeField()
+
+    def validate_expires_at(self, value: datetime) -> datetime:
+        """In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows."""
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:
+            raise serializers.ValidationError("The instant is out of range.") from exc
 
 
 class IgnorePathRequestSerializer(serializers.Serializer):

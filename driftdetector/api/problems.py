@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
@@ -87,8 +87,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> JsonRespon
             "A service the API needs is unavailable; retry later.",
             headers={"Retry-After": "5"},
         )
-    if isinstance(exc, DatabaseError) and "NUL" in str(exc):
-        return problem_response(400, "Text may not contain NUL characters.")
+    if isinstance(exc, DataError):
+        # A value PostgreSQL cannot take (NUL in text, a number or instant out of range).
+        logger.warning("api value refused by the database: %s", str(exc).splitlines()[0])
+        return problem_response(400, "A value in the request is out of range or invalid.")
     if isinstance(exc, SuspiciousOperation):
         return problem_response(400, "The request was refused.")
     response = drf_exception_handler(exc, context)
