@@ -103,3 +103,18 @@ def _wsgi_calls_keep_the_test_connection() -> Iterator[None]:
     yield
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def committed_msp_token(django_db_setup, django_db_blocker):
+    """An MSP admin's API token committed to the database (other threads and processes
+    see it); removed afterwards."""
+    from accounts.services import create_api_token
+    from tests.factories import UserFactory
+
+    with django_db_blocker.unblock():
+        user = UserFactory(role_name="MSP Admin", is_superuser=True)
+        _, clear = create_api_token(user=user, name="committed")
+    yield clear
+    with django_db_blocker.unblock():
+        user.delete()
