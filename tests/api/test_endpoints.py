@@ -186,9 +186,11 @@ def test_a_read_only_token_cannot_write_and_a_full_one_can(
     validate(schema, endpoint, method, done)
 
 
-# Operations covered by their own tests rather than the table: exports (CSV), Azure
-# connection tests (tests/api/test_actions.py), and notification writes
-# (tests/notifications/test_api_admin.py).
+# Operations covered by their own tests rather than the table: exports
+# (test_errors_and_limits.py), the other finding actions, tenants, credentials, users and
+# their Azure connection tests (test_actions.py), tokens (tests/accounts/test_api_tokens.py),
+# notifications (tests/notifications/test_api_admin.py); all of them are fuzzed in
+# test_schema.py except the calls to Azure or to receivers.
 COVERED_ELSEWHERE = {
     "/t/{slug}/api/v1/drift/findings/export/",
     "/t/{slug}/api/v1/drift/reports/{id}/export/",
