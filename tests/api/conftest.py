@@ -91,10 +91,11 @@ def token_client() -> Callable[..., Client]:
     return make
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(autouse=True)
 def _wsgi_calls_keep_the_test_connection() -> Iterator[None]:
     """Requests made straight through the WSGI app (werkzeug, schemathesis) would close the
-    test's database connection at request end, as Django's test client prevents."""
+    test's database connection at request end, as Django's test client prevents (that
+    client reconnects the handler after each of its requests, hence once per test)."""
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections
 
