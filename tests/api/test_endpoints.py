@@ -92,9 +92,16 @@ ACTIONS = [
 IDS = [e.template for e in ENDPOINTS]
 
 
-@pytest.fixture(scope="module")
-def schema() -> Any:
-    return schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+_LOADED: list[Any] = []
+
+
+@pytest.fixture
+def schema(db) -> Any:
+    """The served OpenAPI document, fetched once (inside a test: the request may touch the
+    database)."""
+    if not _LOADED:
+        _LOADED.append(schemathesis.openapi.from_wsgi("/api/schema/?format=json", application))
+    return _LOADED[0]
 
 
 def fill(endpoint: Endpoint, tenant_slug: str, objects: dict[str, Any]) -> str:
