@@ -73,7 +73,9 @@ browser:
 		echo "browser suite: $$(chromium --version 2>/dev/null | head -1) with chromedriver"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "browser suite: installing chromium and chromium-driver (apt-get)"; \
-		timeout 300 apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null 2>&1 \
+		{ timeout 300 apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null 2>&1 \
+			|| { timeout 120 apt-get update -q >/dev/null 2>&1 \
+				&& timeout 300 apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null 2>&1; }; } \
 			|| echo "browser suite: apt-get could not install them; the browser tests will be SKIPPED"; \
 	else \
 		echo "browser suite: chromium/chromedriver missing and not root; the browser tests will be SKIPPED"; \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -20,6 +21,8 @@ from accounts.fields import EncryptedTextField
 from accounts.models import ApiToken, Role, User
 from tenants.models import Tenant
 from tenants.selectors import public_tenant
+
+logger = logging.getLogger(__name__)
 
 
 def unknown_permission_names(names: Iterable[str]) -> list[str]:
@@ -208,3 +211,32 @@ def rotate_stored_secrets() -> dict[str, int]:
             authenticator.save(update_fields=["data"])
         rotated[Authenticator._meta.label] = len(authenticators)
     return rotated
+
+
+def invite_user(*, tenant: Tenant, username: str, email: str, role: Role, actor: str) -> User:
+    """Create a user of ``tenant`` with ``role`` and no password: they sign in with
+    Microsoft or set a password through the reset link. A customer tenant's user gets a
+    customer role only; MSP staff (the public tenant) an MSP role only."""
+    wanted = Role.Scope.MSP if tenant.schema_name == "public" else Role.Scope.CUSTOMER
+    if role.scope != wanted:
+        raise ValidationError({"role": f"Choose a role whose scope is {wanted.label}."})
+    user = User(
+        tenant=tenant,
+        username=username,
+        email=email,
+        role=role,
+        is_staff=role.scope == Role.Scope.MSP,
+        is_superuser=False,
+    )
+    user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    logger.info("user invited", extra={"username": username, "actor": actor})
+    return user
+
+
+def set_user_active(*, user: User, active: bool) -> User:
+    """Let a user in or lock them out (their tokens stop working with them)."""
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    return user

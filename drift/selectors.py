@@ -248,3 +248,62 @@ def finding_counts_by_severity(statuses: tuple[str, ...] = ("open",)) -> dict[st
         .annotate(n=Count("id"))
     )
     return dict(rows)
+
+
+def fleet_findings(
+    *,
+    user: Any,
+    limit: int,
+    severity: str | None = None,
+    status: str | None = None,
+    resource_type: str | None = None,
+    tenant: str | None = None,
+) -> list[dict[str, Any]]:
+    """Findings of every customer tenant ``user`` may enter (or the one named by slug),
+    filtered, most severe first then newest; each row carries its tenant's id and slug.
+
+    Reads each tenant's schema in turn (at most ``limit`` rows from each) and restores the
+    connection's schema afterwards."""
+    from accounts.access import can_enter_tenant
+    from drift.choices import rank_expression
+    from tenants.selectors import customer_tenants
+
+    tenants = customer_tenants().filter(is_active=True).order_by("slug")
+    if tenant:
+        tenants = tenants.filter(slug=tenant)
+    fields = (
+        "id",
+        "severity",
+        "status",
+        "kind",
+        "resource_type",
+        "resource_id",
+        "path",
+        "changed_by",
+        "first_seen",
+        "last_seen",
+    )
+    rows: list[dict[str, Any]] = []
+    previous = connection.tenant
+    try:
+        for entry in tenants:
+            if not can_enter_tenant(user, entry):
+                continue
+            connection.set_tenant(entry)
+            queryset = DriftFinding.objects.all()
+            if severity:
+                queryset = queryset.filter(severity=severity)
+            if status:
+                queryset = queryset.filter(status=status)
+            if resource_type:
+                queryset = queryset.filter(resource_type=resource_type.lower())
+            found = queryset.annotate(rank=rank_expression()).order_by("-rank", "-last_seen")
+            for row in found.values("rank", *fields)[:limit]:
+                rows.append({**row, "tenant": {"id": entry.pk, "slug": entry.slug}})
+    finally:
+        if previous is None or previous.schema_name == get_public_schema_name():
+            connection.set_schema_to_public()
+        else:
+            connection.set_tenant(previous)
+    rows.sort(key=lambda r: (-r["rank"], -r["last_seen"].timestamp()))
+    return rows[:limit]

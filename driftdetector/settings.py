@@ -40,6 +40,9 @@ SHARED_APPS = [
     "driftdetector.apps.DriftAdminConfig",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     # Local accounts: password, email verification, reset, TOTP MFA, rate limits.
     "allauth",
@@ -76,6 +79,7 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [
     "driftdetector.logging.RequestContextMiddleware",
+    "driftdetector.api.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -210,10 +214,43 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "driftdetector.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": ["driftdetector.api.parsers.StrictJSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "driftdetector.api.problems.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "driftdetector.api.throttling.TenantAwareThrottle",
+        "driftdetector.api.throttling.WriteThrottle",
+    ],
+    # Per token (else user, else address) and tenant schema, in the Redis cache.
+    "DEFAULT_THROTTLE_RATES": {
+        "api": env.str("API_THROTTLE_RATE", default="6000/min"),
+        "api_write": env.str("API_WRITE_THROTTLE_RATE", default="300/min"),
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# OpenAPI 3 at /api/schema/; Swagger UI and Redoc from the sidecar's static files (offline).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Azure Drift Detector API",
+    "DESCRIPTION": (
+        "MSP-wide endpoints under /api/v1/, a tenant's endpoints under /t/{slug}/api/v1/. "
+        "Authenticate with `Authorization: Bearer <token>` or a session. Errors are "
+        "problem details (application/problem+json)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/(t/\{slug\}/)?api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
+# A request body above this is a 413 (settings documents are far smaller).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
 # Celery: Redis broker and results, one queue per pipeline so one cannot starve another.
 CELERY_BROKER_URL = env.str(

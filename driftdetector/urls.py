@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from driftdetector import health
 from tenants import views as tenant_views
@@ -16,4 +17,17 @@ urlpatterns = [
     path("api/v1/", include("tenants.api.urls_public")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("notifications.msp.api.urls")),
+    path("api/v1/", include("drift.api.urls_public")),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(urlconf="driftdetector.urls_schema"),
+        name="api-schema",
+    ),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
+
+handler400 = "driftdetector.api.problems.handler400"
+handler403 = "driftdetector.api.problems.handler403"
+handler404 = "driftdetector.api.problems.handler404"
+handler500 = "driftdetector.api.problems.handler500"

@@ -10,3 +10,8 @@ urlpatterns = [
     path("admin/", tenant_admin_site.urls),
     path("api/v1/", include("tenants.api.urls_tenant")),
 ]
+
+handler400 = "driftdetector.api.problems.handler400"
+handler403 = "driftdetector.api.problems.handler403"
+handler404 = "driftdetector.api.problems.handler404"
+handler500 = "driftdetector.api.problems.handler500"

@@ -316,7 +316,12 @@ class SettingsAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = super().get_changeform_initial_data(request)
-        tenant = Tenant.objects.filter(pk=request.GET.get("tenant") or 0).first()
+        raw = request.GET.get("tenant", "")
+        # ?tenant=abc (or a NUL, or 20 digits) opens an empty form instead of a 500.
+        pk = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
+        tenant = Tenant.objects.filter(pk=pk).first()
+        if not tenant:
+            initial.pop("tenant", None)
         version = current_settings(tenant) if tenant else None
         if version is not None:
             initial.update({field: getattr(version, field) for field in SETTINGS_FIELDS})

@@ -125,6 +125,10 @@ def update_settings(tenant: Tenant, *, actor: str, **changes: Any) -> TenantSett
         else msp_default_settings()
     )
     values.update(changes)
+    if previous is not None and all(
+        getattr(previous, field) == values[field] for field in SETTINGS_FIELDS
+    ):
+        return previous  # nothing changed: no new version, no schedule resync
     with transaction.atomic():
         version = TenantSettings.objects.create(tenant=tenant, changed_by=actor, **values)
         if not tenant.is_public:
@@ -164,6 +168,26 @@ def request_poll(tenant: Tenant, *, trigger: str) -> None:
             queue=POLL_QUEUE,
         )
     )
+
+
+def onboard_tenant_with_credential(
+    *,
+    name: str,
+    slug: str,
+    azure_tenant_id: str,
+    actor: str,
+    credential: dict[str, str],
+) -> Tenant:
+    """Save a new app registration and onboard a tenant that uses it, all or nothing."""
+    with transaction.atomic():
+        saved = save_azure_credential(**credential)
+        return onboard_tenant(
+            name=name,
+            slug=slug,
+            azure_tenant_id=azure_tenant_id,
+            actor=actor,
+            azure_credential=saved,
+        )
 
 
 def set_tenant_active(tenant: Tenant, *, active: bool) -> Tenant:

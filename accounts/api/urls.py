@@ -1,8 +1,10 @@
-from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from accounts.api import views
 
-urlpatterns = [
-    path("tokens/", views.ApiTokenListCreate.as_view(), name="api-token-list"),
-    path("tokens/<int:pk>/", views.ApiTokenRevoke.as_view(), name="api-token-revoke"),
-]
+router = SimpleRouter()
+router.register("tokens", views.ApiTokenViewSet, basename="api-token")
+router.register("users", views.UserViewSet, basename="api-user")
+router.register("roles", views.RoleViewSet, basename="api-role")
+
+urlpatterns = router.urls

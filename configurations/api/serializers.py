@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import serializers
 
 from configurations.models import Configuration, ConfigurationHistory, PollRun
+from driftdetector.api.fields import TenantField
 
 
 class TenantTagged(serializers.Serializer):
     """Adds ``tenant: {id, slug}`` so a record that leaves its schema says whose it is."""
 
-    tenant = serializers.SerializerMethodField()
-
-    def get_tenant(self, obj: Any) -> dict[str, Any]:
-        tenant = self.context["request"].tenant
-        return {"id": tenant.pk, "slug": tenant.slug}
+    tenant = TenantField()
 
 
 class ConfigurationSerializer(TenantTagged, serializers.ModelSerializer):

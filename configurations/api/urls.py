@@ -1,18 +1,17 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from configurations.api import views
 
+router = SimpleRouter()
+router.register("configurations", views.ConfigurationViewSet, basename="api-configuration")
+router.register("poll-runs", views.PollRunViewSet, basename="api-pollrun")
+
 urlpatterns = [
-    path("configurations/", views.ConfigurationList.as_view(), name="api-configuration-list"),
-    path(
-        "configurations/<int:pk>/",
-        views.ConfigurationDetail.as_view(),
-        name="api-configuration-detail",
-    ),
+    *router.urls,
     path(
         "configurations/<int:pk>/history/",
         views.ConfigurationHistoryList.as_view(),
         name="api-configuration-history",
     ),
-    path("poll-runs/", views.PollRunList.as_view(), name="api-pollrun-list"),
 ]

@@ -2,52 +2,56 @@
 
 from __future__ import annotations
 
-from rest_framework import generics
+from rest_framework import generics, viewsets
 
 from accounts.api.permissions import TenantAccess
 from configurations import selectors
-from configurations.api import serializers
+from configurations.api import filtersets, serializers
+from configurations.models import ConfigurationHistory
+from driftdetector.api.pagination import CursorPagination
 
 
-class ConfigurationList(generics.ListAPIView):
-    """Current resources; filter by ?type=, ?subscription=, ?resource_group=, ?deleted=."""
+class ConfigurationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Resources of the tenant, newest first, a cursor page at a time; the detail has the
+    configuration document."""
 
-    serializer_class = serializers.ConfigurationSerializer
     permission_classes = [TenantAccess]
     read_permission = "configurations.view_configuration"
+    filterset_class = filtersets.ConfigurationFilterSet
+    pagination_class = CursorPagination
 
     def get_queryset(self):
-        params = self.request.query_params
-        return selectors.configurations(
-            resource_type=params.get("type"),
-            subscription_id=params.get("subscription"),
-            resource_group=params.get("resource_group"),
-            deleted={"true": True, "false": False}.get((params.get("deleted") or "").lower()),
-        )
+        return selectors.configurations().order_by()
 
-
-class ConfigurationDetail(generics.RetrieveAPIView):
-    serializer_class = serializers.ConfigurationDetailSerializer
-    permission_classes = [TenantAccess]
-    read_permission = "configurations.view_configuration"
-
-    def get_queryset(self):
-        return selectors.configurations()
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.ConfigurationDetailSerializer
+        return serializers.ConfigurationSerializer
 
 
 class ConfigurationHistoryList(generics.ListAPIView):
+    """Changes of one resource, newest first."""
+
     serializer_class = serializers.ConfigurationHistorySerializer
     permission_classes = [TenantAccess]
     read_permission = "configurations.view_configurationhistory"
+    filterset_class = filtersets.HistoryFilterSet
+    pagination_class = CursorPagination
 
     def get_queryset(self):
-        return selectors.history_of(self.kwargs["pk"])
+        if getattr(self, "swagger_fake_view", False):
+            return ConfigurationHistory.objects.none()
+        return selectors.history_of(self.kwargs["pk"]).order_by()
 
 
-class PollRunList(generics.ListAPIView):
+class PollRunViewSet(viewsets.ReadOnlyModelViewSet):
+    """Collection passes, newest first."""
+
     serializer_class = serializers.PollRunSerializer
     permission_classes = [TenantAccess]
     read_permission = "configurations.view_pollrun"
+    filterset_class = filtersets.PollRunFilterSet
+    pagination_class = CursorPagination
 
     def get_queryset(self):
-        return selectors.poll_runs()
+        return selectors.poll_runs().order_by()

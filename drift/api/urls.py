@@ -1,17 +1,11 @@
-from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from drift.api import views
 
-urlpatterns = [
-    path("drift/findings/", views.FindingList.as_view(), name="api-drift-findings"),
-    path(
-        "drift/findings/export/",
-        views.OpenFindingsExport.as_view(),
-        name="api-drift-findings-export",
-    ),
-    path(
-        "drift/reports/<int:pk>/export/",
-        views.ReportExport.as_view(),
-        name="api-drift-report-export",
-    ),
-]
+router = SimpleRouter()
+router.register("drift/findings", views.FindingViewSet, basename="api-drift-finding")
+router.register("drift/reports", views.ReportViewSet, basename="api-drift-report")
+router.register("drift/baselines", views.BaselineViewSet, basename="api-drift-baseline")
+router.register("drift/exceptions", views.ExceptionViewSet, basename="api-drift-exception")
+
+urlpatterns = router.urls

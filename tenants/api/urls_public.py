@@ -1,7 +1,13 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from tenants.api import views
 
+router = SimpleRouter()
+router.register("tenants", views.TenantViewSet, basename="api-tenant")
+router.register("azure-credentials", views.AzureCredentialViewSet, basename="api-credential")
+
 urlpatterns = [
-    path("tenants/", views.TenantListCreate.as_view(), name="api-tenant-list"),
+    *router.urls,
+    path("fleet/", views.FleetView.as_view(), name="api-fleet"),
 ]

@@ -86,12 +86,17 @@ def test_revoked_and_expired_tokens_get_401(msp_admin, client_for):
     assert Client().get("/api/v1/tenants/", **bearer(expired_clear)).status_code == 401
 
 
-def test_an_inactive_users_token_gets_401(customer_a, tenant_a):
+def test_an_inactive_users_token_is_refused(customer_a, tenant_a):
+    """401 on the MSP API; on a tenant's API the same 404 as for a tenant that does not
+    exist (a 401 there would confirm the tenant)."""
     _, clear = create_api_token(user=customer_a, name="x")
     customer_a.is_active = False
     customer_a.save()
     response = Client().get(f"/t/{tenant_a.slug}/api/v1/drift/findings/", **bearer(clear))
-    assert response.status_code == 401
+    unknown = Client().get("/t/no-such-tenant/api/v1/drift/findings/", **bearer(clear))
+    assert response.status_code == unknown.status_code == 404
+    assert response.json() == unknown.json()
+    assert Client().get("/api/v1/tokens/", **bearer(clear)).status_code == 401
 
 
 def test_a_read_only_token_reads_but_never_writes(msp_admin, tenant_a):
@@ -139,12 +144,12 @@ def test_users_see_and_revoke_only_their_own_tokens(msp_admin, msp_engineer, cli
 def test_token_creation_validates_name_and_expiry(msp_admin, client_for):
     client = client_for(msp_admin)
     response = client.post(TOKENS, {"name": ""}, content_type="application/json")
-    assert response.status_code == 400 and "name" in response.json()
+    assert response.status_code == 400 and "name" in response.json()["errors"]
     past = (timezone.now() - timedelta(days=1)).isoformat()
     response = client.post(
         TOKENS, {"name": "x", "expires_at": past}, content_type="application/json"
     )
-    assert response.status_code == 400 and "expires_at" in response.json()
+    assert response.status_code == 400 and "expires_at" in response.json()["errors"]
 
 
 def test_the_admin_shows_the_token_once_and_lists_no_secret(msp_admin, client_for):

@@ -58,7 +58,7 @@ def test_open_findings_export_as_csv_names_the_tenant(
     response = client_for(customer_a).get(f"/t/{tenant_a.slug}/api/v1/drift/findings/export/")
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="tenant-a-open-findings.csv"' in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
     assert [(r["tenant"], r["severity"], r["current_value"]) for r in rows] == [
         ("tenant-a", "critical", "Allow")
     ]

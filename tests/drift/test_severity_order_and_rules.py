@@ -55,7 +55,7 @@ def mixed_findings(tenant_a):
 
 def test_api_orders_findings_by_rank_not_by_name(client_for, customer_a, tenant_a, mixed_findings):
     client = client_for(customer_a)
-    export = client.get(f"/t/{tenant_a.slug}/api/v1/drift/findings/export/").content.decode()
+    export = client.get(f"/t/{tenant_a.slug}/api/v1/drift/findings/export/").getvalue().decode()
     assert [r["severity"] for r in csv.DictReader(io.StringIO(export))] == list(
         reversed(SEVERITIES)
     )

@@ -154,7 +154,7 @@ def test_api_bad_channel_input_is_a_400_naming_the_field(
         data=json.dumps(body),
         content_type="application/json",
     )
-    assert response.status_code == 400 and field in response.json(), response.content
+    assert response.status_code == 400 and field in response.json()["errors"], response.content
 
 
 def test_api_rule_with_unknown_severity_is_a_400(tenant_a, msp_admin, client_for, objects):
@@ -163,7 +163,7 @@ def test_api_rule_with_unknown_severity_is_a_400(tenant_a, msp_admin, client_for
         data=json.dumps({"name": "r", "min_severity": "urgent", "channels": []}),
         content_type="application/json",
     )
-    assert response.status_code == 400 and "min_severity" in response.json()
+    assert response.status_code == 400 and "min_severity" in response.json()["errors"]
 
 
 def test_api_test_action_returns_the_receivers_answer(

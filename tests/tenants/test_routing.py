@@ -24,11 +24,15 @@ def test_anonymous_login_redirect_does_not_reveal_whether_a_tenant_exists(client
     assert known.status_code == unknown.status_code == 302
 
 
-def test_anonymous_api_call_is_refused(client, tenant_a):
+def test_anonymous_api_call_is_refused_as_if_the_tenant_did_not_exist(client, tenant_a):
     response = client.get(f"/t/{tenant_a.slug}/api/v1/settings/")
-    assert response.status_code == 401
-    assert response["WWW-Authenticate"].startswith("Bearer")
+    unknown = client.get("/t/no-such-tenant/api/v1/settings/")
+    assert response.status_code == unknown.status_code == 404
+    assert response.json() == unknown.json()
+    assert response["Content-Type"] == unknown["Content-Type"] == "application/problem+json"
     assert tenant_a.azure_tenant_id not in response.content.decode()
+    public = client.get("/api/v1/tenants/")
+    assert public.status_code == 401 and public["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_unknown_slug_is_404_even_for_the_msp_admin(client_for, msp_admin):
@@ -120,8 +124,8 @@ def test_settings_api_invalid_json_schema_is_a_400_with_field_errors(
         content_type="application/json",
     )
     assert response.status_code == 400
-    assert "polling_settings" in response.json()
-    assert "interval_minutes" in response.json()["polling_settings"][0]
+    assert "polling_settings" in response.json()["errors"]
+    assert "interval_minutes" in response.json()["errors"]["polling_settings"][0]
     assert tenant_a.settings_versions.count() == before
 
 
@@ -165,7 +169,7 @@ def test_public_tenant_api_reports_field_errors(client_for, msp_admin):
         content_type="application/json",
     )
     assert response.status_code == 400
-    assert set(response.json()) >= {"slug", "azure_tenant_id"}
+    assert set(response.json()["errors"]) >= {"slug", "azure_tenant_id"}
 
 
 def test_public_tenant_api_is_closed_to_customer_users(client_for, customer_a):
