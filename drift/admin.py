@@ -156,9 +156,11 @@ class DriftFindingAdmin(admin.ModelAdmin):
         # Not super(): it orders by get_ordering before the rank annotation exists.
         return self.model._default_manager.get_queryset().annotate(severity_rank=rank_expression())
 
-    def get_ordering(self, request: HttpRequest) -> list[str]:
-        """Worst first (severity rank, not its name), then newest."""
-        return ["-severity_rank", "-first_seen", "-id"]
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        """Worst first (severity rank, not its name), then newest. An expression, not the
+        annotation's name: other admins order their finding choices by it too, on a plain
+        queryset (e.g. a snooze's finding)."""
+        return [rank_expression().desc(), "-first_seen", "-id"]
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         names = selectors.subscription_names()

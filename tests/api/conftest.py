@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import create_api_token
+from auditlog.models import SigningLog
 from configurations.models import Configuration, ConfigurationHistory, PollRun
 from drift.models import Baseline, DriftException, DriftReport
 from tenants.models import Tenant
@@ -68,6 +69,23 @@ def api_objects(tenant_a: Tenant) -> Iterator[dict[str, Any]]:
         approved_by="tests",
         expires_at=now + timedelta(days=3),
     )
+    event = SigningLog.objects.create(
+        source=SigningLog.Source.PLATFORM,
+        log_id="api-event-1",
+        timestamp=now,
+        actor="tests",
+        action="settings.changed",
+        status="success",
+    )
+    sign_in = SigningLog.objects.create(
+        source=SigningLog.Source.AZURE_SIGNIN,
+        log_id="api-sign-in-1",
+        timestamp=now,
+        actor="kim@contoso.example",
+        action="sign-in",
+        status="failure",
+        client_ip="203.0.113.7",
+    )
     connection.set_schema_to_public()
     yield {
         "configuration": config.pk,
@@ -76,6 +94,8 @@ def api_objects(tenant_a: Tenant) -> Iterator[dict[str, Any]]:
         "finding": finding.pk,
         "baseline": baseline.pk,
         "exception": exception.pk,
+        "audit_event": event.pk,
+        "sign_in": sign_in.pk,
     }
     connection.set_schema_to_public()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django_tenants.utils import tenant_context
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -47,6 +49,13 @@ class MspDeliveryViewSet(viewsets.ViewSet):
     permission_classes = [MspPermission]
     read_permission = "notifications.view_delivery"
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("tenant", OpenApiTypes.STR, required=True, description="tenant slug"),
+            OpenApiParameter("status", OpenApiTypes.STR, description="delivery status"),
+        ],
+        responses=serializers.MspDeliverySerializer(many=True),
+    )
     def list(self, request: Request) -> Response:
         slug = request.query_params.get("tenant", "")
         if not slug:
