@@ -88,7 +88,12 @@ bench: migrate
 	@$(WITH_ENV) $(BIN)/python bench/onboarding.py
 	@$(WITH_ENV) $(BIN)/python bench/poll.py
 	@$(WITH_ENV) $(BIN)/python bench/drift.py
+	@$(WITH_ENV) $(BIN)/python bench/drift_passes.py
 	@$(WITH_ENV) $(BIN)/python bench/latency.py
+	@$(WITH_ENV) $(BIN)/python bench/notify.py
+	@$(WITH_ENV) $(BIN)/python bench/api.py
+	@$(WITH_ENV) $(BIN)/python bench/pages.py
+	@$(WITH_ENV) $(BIN)/python bench/audit.py
 
 stop-services:
 	$(BIN)/python -m driftdetector.devservices stop

@@ -201,7 +201,7 @@ def test_msp_api_creates_channels_write_only_and_rejects_bad_scope(
         json.dumps({"name": "p", "kind": "slack", "url": "https://10.0.0.1/hook"}),
         content_type="application/json",
     )
-    assert private.status_code == 400 and "url" in private.json()
+    assert private.status_code == 400 and "url" in private.json()["errors"]
 
     def rule(**extra):
         body = {"name": "r", "min_severity": "high", "channels": [stored.pk], **extra}

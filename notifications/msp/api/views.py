@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django_tenants.utils import tenant_context
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
@@ -19,9 +20,18 @@ from notifications.msp.api import serializers
 from tenants.selectors import customer_tenants
 
 
+class MspAutoSchema(AutoSchema):
+    """Operation ids prefixed ``msp_``: the paths match the tenant notifications API's once
+    the API prefix is stripped."""
+
+    def get_operation_id(self) -> str:
+        return f"msp_{super().get_operation_id()}"
+
+
 class MspChannelViewSet(viewsets.ModelViewSet):
     serializer_class = serializers.MspChannelSerializer
     permission_classes = [MspPermission]
+    schema = MspAutoSchema()
     read_permission = "msp_notifications.view_mspchannel"
     write_permission = "msp_notifications.change_mspchannel"
 
@@ -35,6 +45,7 @@ class MspChannelViewSet(viewsets.ModelViewSet):
 class MspRuleViewSet(viewsets.ModelViewSet):
     serializer_class = serializers.MspRuleSerializer
     permission_classes = [MspPermission]
+    schema = MspAutoSchema()
     read_permission = "msp_notifications.view_mspnotificationrule"
     write_permission = "msp_notifications.change_mspnotificationrule"
 
@@ -47,6 +58,7 @@ class MspDeliveryViewSet(viewsets.ViewSet):
     ``?status=`` filters); they live in the tenant's schema."""
 
     permission_classes = [MspPermission]
+    schema = MspAutoSchema()
     read_permission = "notifications.view_delivery"
 
     @extend_schema(
