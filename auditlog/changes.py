@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps as global_apps
 from django.db import connection
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -112,8 +113,17 @@ def _previous_settings(instance: Model) -> dict[str, Any]:
     return _values(previous) if previous is not None else {}
 
 
+def _audited(sender: type[Model]) -> Audited | None:
+    """The registry entry for a real model. A migration's historical models (a data
+    migration saving Settings, say) send the same signals; they are never recorded: the
+    audit table may not exist yet, and no person made that change."""
+    if sender._meta.apps is not global_apps:
+        return None
+    return REGISTRY.get(sender._meta.label_lower)
+
+
 def _before_save(sender: type[Model], instance: Model, raw: bool = False, **kwargs: Any) -> None:
-    audited = REGISTRY.get(sender._meta.label_lower)
+    audited = _audited(sender)
     if audited is None or raw or not _recording():
         return
     before: dict[str, Any] = {}
@@ -128,7 +138,7 @@ def _after_save(
 ) -> None:
     from auditlog.services import record_change
 
-    audited = REGISTRY.get(sender._meta.label_lower)
+    audited = _audited(sender)
     if audited is None or raw or not _recording():
         return
     if created and not audited.record_create:
@@ -154,7 +164,7 @@ def _after_save(
 def _after_delete(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     from auditlog.services import record_change
 
-    audited = REGISTRY.get(sender._meta.label_lower)
+    audited = _audited(sender)
     if audited is None or not _recording():
         return
     try:

@@ -102,3 +102,18 @@ def test_writes_the_platform_makes_by_itself_are_not_recorded(tenant_a):
     with tenant_context(tenant_a):
         channel("email", name="system-made", addresses=["x@example.com"])
         assert not _changes(tenant_a.schema_name, action="channel.created")
+
+
+def test_a_migrations_historical_model_is_never_recorded(tenant_b):
+    """Data migrations save historical models (tenants/0002 creates the MSP's Settings)
+    while manage.py names a person; on a fresh database the audit table does not exist
+    yet, so recording them broke `migrate`. Only real models are recorded."""
+    from django.db.migrations.loader import MigrationLoader
+
+    historical = MigrationLoader(connection).project_state().apps.get_model("tenants", "Settings")
+    before = len(_changes("public"))
+    with acting_as("ops (manage.py migrate)"):
+        historical.objects.create(tenant_id=tenant_b.pk, changed_by="migration")
+    assert len(_changes("public")) == before
+    with schema_context(tenant_b.schema_name):
+        assert not SigningLog.objects.filter(action__startswith="settings.").exists()
