@@ -5,7 +5,8 @@ figures are about detection: ``drift_rps`` is changed resources processed per se
 detection passes, ``steady_pass_s`` a detection pass over every tenant when nothing
 changed. It also measures, for one tenant, the pieces of the change-to-finding latency
 (poll pass + detection pass) to add to the polling interval. ``rules`` is the size of
-the shipped rule pack every pass evaluates. The last line printed is one JSON object.
+the shipped rule pack every pass evaluates. ``--profile`` prints cProfile's top entries
+of the steady and the changed pass to stderr. The last line printed is one JSON object.
 
     python bench/drift.py --tenants 100 --resources 1000
 """
@@ -14,22 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
-import sys
 import time
-import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _db import ROOT, fresh_database, setup_django
-from poll import log, onboard_fleet, start_simulator, tenant_specs, use_simulator
-
-CHANGEABLE = [
-    "microsoft.storage/storageaccounts",
-    "microsoft.network/networksecuritygroups",
-    "microsoft.keyvault/vaults",
-    "microsoft.compute/virtualmachines",
-]
+from _drift_setup import CHANGEABLE, drift_bench, log, profiled
 
 
 def main() -> None:
@@ -38,71 +26,37 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=1000)
     parser.add_argument("--port", type=int, default=18444)
     parser.add_argument("--database", default="bench_drift")
+    parser.add_argument("--profile", action="store_true", help="cProfile the passes (stderr)")
     args = parser.parse_args()
 
-    state_dir = ROOT / "var" / "bench-drift-azuresim"
-    sim_url = use_simulator(state_dir, args.port)
-    specs = tenant_specs("drift", args.tenants, args.resources, first_id=50000)
-    sim = start_simulator(state_dir, args.port, {"tenants": specs})
-    try:
-        setup_django(fresh_database(args.database))
-        from django.core.management import call_command
+    with drift_bench(
+        name="drift",
+        tenants=args.tenants,
+        resources=args.resources,
+        port=args.port,
+        database=args.database,
+        first_id=50000,
+    ) as bench:
         from django_tenants.utils import tenant_context
 
-        from azuresim.client import SimClient
         from configurations.models import Configuration
         from configurations.services import PassOptions, run_collection_pass
         from drift.services import run_detection
         from drift.severity import build_rule_set
 
         rule_count = len(build_rule_set({}).rules)  # the shipped pack every tenant runs
+        tenants = bench.tenants
 
-        call_command("migrate_schemas", verbosity=0)
-        tenants = onboard_fleet(specs)
-
-        def collect_all() -> None:
-            for tenant in tenants:
-                with tenant_context(tenant):
-                    run_collection_pass(tenant, PassOptions(trigger="bench"))
-
-        def detect_all() -> tuple[float, int, int]:
-            started = time.perf_counter()
-            drifted = findings = 0
-            for tenant in tenants:
-                with tenant_context(tenant):
-                    report = run_detection(tenant, actor="bench")
-                drifted += report.resources_drifted
-                findings += report.opened
-            return time.perf_counter() - started, drifted, findings
-
-        collect_all()
-        baseline_s, _, _ = detect_all()  # first detection: baselines from the present state
+        baseline_s, _, _ = bench.detect_all()  # first detection: baselines from the present
         log(f"baselines for {len(tenants)} tenants in {baseline_s:.1f}s")
-        steady_s, _, _ = detect_all()
+        with profiled("steady pass", args.profile):
+            steady_s, _, _ = bench.detect_all()
         log(f"steady detection over all tenants: {steady_s:.2f}s")
 
-        client = SimClient(sim_url, state_dir / "ca.pem")
-        rng = random.Random(11)
-        changed = 0
-        for tenant in tenants:
-            with tenant_context(tenant):
-                ids = list(
-                    Configuration.objects.filter(resource_type__in=CHANGEABLE).values_list(
-                        "resource_id", flat=True
-                    )
-                )
-            for rid in rng.sample(ids, min(len(ids), max(1, args.resources // 100))):
-                client.modify_resource(
-                    rid,
-                    {
-                        "tags": {"drift": uuid.uuid4().hex},
-                        "properties": {"publicNetworkAccess": "Enabled"},
-                    },
-                    caller="bench@msp",
-                )
-                changed += 1
-        collect_all()
-        drift_s, drifted, findings = detect_all()
+        changed = bench.change_resources(max(1, args.resources // 100))
+        bench.collect_all()
+        with profiled("pass with changes", args.profile):
+            drift_s, drifted, findings = bench.detect_all()
         log(f"{drifted} drifted ({changed} changed) in {drift_s:.2f}s, {findings} findings")
 
         probe = tenants[0]
@@ -112,7 +66,7 @@ def main() -> None:
                 .values_list("resource_id", flat=True)
                 .first()
             )
-        client.modify_resource(rid, {"tags": {"latency": "probe"}}, caller="bench@msp")
+        bench.client.modify_resource(rid, {"tags": {"latency": "probe"}}, caller="bench@msp")
         t0 = time.perf_counter()
         with tenant_context(probe):
             run_collection_pass(probe, PassOptions(trigger="latency"))
@@ -121,8 +75,6 @@ def main() -> None:
         with tenant_context(probe):
             run_detection(probe, actor="bench")
         detect_s = time.perf_counter() - t1
-    finally:
-        sim.terminate()
 
     print(
         json.dumps(

@@ -1,0 +1,157 @@
+"""Set-up shared by the detection benchmarks (bench/drift.py, bench/drift_passes.py).
+
+A simulator with N tenants x M resources, a fresh database, the tenants onboarded and
+collected through the real path (SDK + simulator + PostgreSQL), and the change both
+benchmarks make: tags and ``publicNetworkAccess`` on a sample of each tenant's
+resources of :data:`CHANGEABLE` types.
+
+``python bench/drift.py`` puts ``bench/`` first on ``sys.path``, where ``drift.py``
+would shadow the ``drift`` app; importing this module puts the project root first, so
+``import drift`` always finds the app (checked below).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import importlib.util
+import io
+import pstats
+import random
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+from _db import ROOT, fresh_database, setup_django  # noqa: E402
+from poll import log, onboard_fleet, start_simulator, tenant_specs, use_simulator  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+_app = importlib.util.find_spec("drift")
+assert _app is not None and Path(_app.origin or "").parent == ROOT / "drift", _app
+
+CHANGEABLE = [
+    "microsoft.storage/storageaccounts",
+    "microsoft.network/networksecuritygroups",
+    "microsoft.keyvault/vaults",
+    "microsoft.compute/virtualmachines",
+]
+
+__all__ = ["CHANGEABLE", "DriftBench", "drift_bench", "log", "profiled"]
+
+
+@dataclass
+class DriftBench:
+    """The onboarded tenants, a simulator client, and the passes the benchmarks time."""
+
+    tenants: list[Any]
+    client: Any
+    rng: random.Random = field(default_factory=lambda: random.Random(11))
+
+    def collect_all(self) -> None:
+        """One collection pass per tenant (the real path, in this process)."""
+        from django_tenants.utils import tenant_context
+
+        from configurations.services import PassOptions, run_collection_pass
+
+        for tenant in self.tenants:
+            with tenant_context(tenant):
+                run_collection_pass(tenant, PassOptions(trigger="bench"))
+
+    def detect_each(self, around: Callable[[Any], Any] | None = None) -> Iterator[Any]:
+        """Run one detection pass per tenant, yielding each report; ``around(tenant)``
+        (a context manager factory) wraps each pass, e.g. to count its statements."""
+        from contextlib import nullcontext
+
+        from django_tenants.utils import tenant_context
+
+        from drift.services import run_detection
+
+        for tenant in self.tenants:
+            with tenant_context(tenant), around(tenant) if around else nullcontext():
+                report = run_detection(tenant, actor="bench")
+            yield report
+
+    def detect_all(self) -> tuple[float, int, int]:
+        """(seconds, resources drifted, findings opened) of one pass over every tenant."""
+        started = time.perf_counter()
+        drifted = findings = 0
+        for report in self.detect_each():
+            drifted += report.resources_drifted
+            findings += report.opened
+        return time.perf_counter() - started, drifted, findings
+
+    def change_resources(self, per_tenant: int) -> int:
+        """Change ``per_tenant`` resources of each tenant in the simulator (tags and
+        publicNetworkAccess, by another caller); returns how many changed."""
+        from django_tenants.utils import tenant_context
+
+        from configurations.models import Configuration
+
+        changed = 0
+        for tenant in self.tenants:
+            with tenant_context(tenant):
+                ids = list(
+                    Configuration.objects.filter(resource_type__in=CHANGEABLE).values_list(
+                        "resource_id", flat=True
+                    )
+                )
+            for rid in self.rng.sample(ids, min(len(ids), per_tenant)):
+                self.client.modify_resource(
+                    rid,
+                    {
+                        "tags": {"drift": uuid.uuid4().hex},
+                        "properties": {"publicNetworkAccess": "Enabled"},
+                    },
+                    caller="bench@msp",
+                )
+                changed += 1
+        return changed
+
+
+@contextmanager
+def drift_bench(
+    *, name: str, tenants: int, resources: int, port: int, database: str, first_id: int
+) -> Iterator[DriftBench]:
+    """The simulator started, a fresh ``database`` migrated, the tenants onboarded and
+    collected once; the simulator is stopped on the way out."""
+    state_dir = ROOT / "var" / f"bench-{name}-azuresim"
+    sim_url = use_simulator(state_dir, port)
+    specs = tenant_specs(name, tenants, resources, first_id=first_id)
+    sim = start_simulator(state_dir, port, {"tenants": specs})
+    try:
+        setup_django(fresh_database(database))
+        from django.core.management import call_command
+
+        from azuresim.client import SimClient
+
+        call_command("migrate_schemas", verbosity=0)
+        bench = DriftBench(onboard_fleet(specs), SimClient(sim_url, state_dir / "ca.pem"))
+        bench.collect_all()
+        yield bench
+    finally:
+        sim.terminate()
+
+
+@contextmanager
+def profiled(label: str, enabled: bool, top: int = 25) -> Iterator[None]:
+    """cProfile the block when ``enabled``; its top entries (by own time and by
+    cumulative time) go to stderr under ``label``."""
+    if not enabled:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        for order in ("tottime", "cumulative"):
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).strip_dirs().sort_stats(order).print_stats(top)
+            log(f"--- profile: {label}, by {order} ---\n{out.getvalue()}")
