@@ -41,6 +41,13 @@ class BaselineEntry(models.Model):
     config_hash = models.CharField(max_length=64)
     accepted_by = models.CharField(max_length=150, blank=True)
     accepted_at = models.DateTimeField()
+    normalized_with = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="fingerprint of the normalisation rules config is in the form of (empty: "
+        "older rules), so detection re-normalises an entry only when the rules changed",
+    )
 
     class Meta:
         constraints = [

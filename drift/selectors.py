@@ -77,25 +77,32 @@ def baseline_scopes(limit: int = 500) -> list[tuple[str, str]]:
     return choices
 
 
-def detection_rules(tenant: Tenant) -> tuple[dict[str, Any], RuleSet, list[str]]:
+def detection_rules(
+    tenant: Tenant, documents: tuple[Any, Any] | None = None
+) -> tuple[dict[str, Any], RuleSet, list[str]]:
     """(the tenant's drift_thresholds, its usable rule set, problems of rules left out).
 
     Layers: the tenant's own rules, then the MSP's default rules (the public tenant's
     drift_thresholds), then the shipped pack. Invalid stored rules are left out and
     reported rather than stopping the pass (they are refused when saved). One query reads
-    both settings versions; the compiled rule set is reused while the documents are equal.
+    both current settings documents, unless the caller read them already (``documents``,
+    the tenant's and the MSP's; a detection pass reads them with its first statement).
+    The compiled rule set is cached per process by the documents' content, so a changed
+    rule applies from the next pass on and equal documents compile once.
     """
     public = get_public_schema_name()
-    versions = dict(
-        TenantSettings.objects.filter(Q(tenant=tenant) | Q(tenant__schema_name=public))
-        .order_by("tenant__schema_name", "-last_updated", "-id")
-        .distinct("tenant__schema_name")
-        .values_list("tenant__schema_name", "drift_thresholds")
-    )
-    thresholds = versions.get(tenant.schema_name) or {}
+    if documents is None:
+        versions = dict(
+            TenantSettings.objects.filter(Q(tenant=tenant) | Q(tenant__schema_name=public))
+            .order_by("tenant__schema_name", "-last_updated", "-id")
+            .distinct("tenant__schema_name")
+            .values_list("tenant__schema_name", "drift_thresholds")
+        )
+        documents = (versions.get(tenant.schema_name), versions.get(public))
+    thresholds = documents[0] or {}
     msp_rules = None
     if tenant.schema_name != public:
-        msp_rules = (versions.get(public) or {}).get("rules") or None
+        msp_rules = (documents[1] or {}).get("rules") or None
         if msp_rules == thresholds.get("rules"):
             msp_rules = None  # the tenant still has the copy it was onboarded with
     rules, problems = _cached_rule_set(

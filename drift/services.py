@@ -13,16 +13,18 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
-import orjson
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
 
-from configurations.models import Configuration, ConfigurationHistory
-from configurations.normalize import InvalidResourceError, normalize_and_hash
+from configurations.models import Configuration
+from configurations.normalize import InvalidResourceError, normalize_and_hash, rules_fingerprint
+from drift import statements
 from drift.choices import SEVERITIES
 from drift.compare import Change, ResourceDrift, compare_resource
 from drift.models import (
@@ -31,7 +33,6 @@ from drift.models import (
     DriftException,
     DriftFinding,
     DriftReport,
-    PathActivity,
 )
 from drift.selectors import detection_rules
 from drift.severity import IGNORE
@@ -52,8 +53,13 @@ def _batches(items: list[Any], size: int = BATCH) -> Iterator[list[Any]]:
 
 def create_baseline(*, name: str, actor: str, scope_prefix: str = "") -> Baseline:
     """Make the current present configuration (optionally only ids under ``scope_prefix``,
-    a subscription or resource group id) the active baseline."""
+    a subscription or resource group id) the active baseline.
+
+    Present configs are in the current normalisation rules' form (a rules change
+    re-normalises every row at the next collection), so entries carry the rules'
+    fingerprint and detection does not re-normalise them."""
     now = timezone.now()
+    fingerprint = rules_fingerprint()
     with transaction.atomic():
         Baseline.objects.filter(active=True).update(active=False)
         baseline = Baseline.objects.create(
@@ -73,95 +79,42 @@ def create_baseline(*, name: str, actor: str, scope_prefix: str = "") -> Baselin
                     config_hash=digest,
                     accepted_by=actor,
                     accepted_at=now,
+                    normalized_with=fingerprint,
                 )
                 for rid, rtype, config, digest in batch
             )
     return baseline
 
 
-def _latest_callers(resource_ids: Iterable[str]) -> dict[str, str]:
-    callers: dict[str, str] = {}
-    rows = (
-        ConfigurationHistory.objects.filter(configuration__resource_id__in=list(resource_ids))
-        .order_by("configuration__resource_id", "-changed_at", "-id")
-        .distinct("configuration__resource_id")
-        .values_list("configuration__resource_id", "changed_by")
-    )
-    for resource_id, changed_by in rows:
-        callers[resource_id] = changed_by
-    return callers
+def find_drift(moved: statements.Moved) -> tuple[list[ResourceDrift], dict[str, str]]:
+    """(drift per moved resource, who changed each last) against the active baseline.
 
-
-def _moved_resources(baseline: Baseline) -> tuple[int, list[str], list[str], list[str]]:
-    """(resources compared, changed ids, added ids, removed ids), the hash comparison done in
-    PostgreSQL with one full join, so a pass with nothing changed moves no rows to Python.
-    The baseline's size comes back in the same statement (its last row)."""
-    entries = connection.ops.quote_name(BaselineEntry._meta.db_table)
-    configs = connection.ops.quote_name(Configuration._meta.db_table)
-    scope = "" if baseline.scope == "tenant" else baseline.scope
-    like_prefix = scope.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COALESCE(b.resource_id, c.resource_id), b.resource_id IS NOT NULL, "  # noqa: S608
-            f"c.resource_id IS NOT NULL, NULL::bigint FROM "
-            f"(SELECT resource_id, config_hash FROM {entries} WHERE baseline_id = %s) b "
-            f"FULL OUTER JOIN (SELECT resource_id, config_hash FROM {configs} "
-            f"WHERE deleted_at IS NULL AND resource_id LIKE %s) c ON b.resource_id = c.resource_id "
-            f"WHERE b.config_hash IS DISTINCT FROM c.config_hash "
-            f"UNION ALL SELECT NULL, NULL, NULL, "
-            f"(SELECT count(*) FROM {entries} WHERE baseline_id = %s)",
-            [baseline.pk, like_prefix, baseline.pk],
-        )
-        moved = cursor.fetchall()
-    size = next(count for rid, _, _, count in moved if rid is None)
-    moved = [row for row in moved if row[0] is not None]
-    changed = [rid for rid, approved, present, _ in moved if approved and present]
-    added = [rid for rid, approved, present, _ in moved if present and not approved]
-    removed = [rid for rid, approved, present, _ in moved if approved and not present]
-    return size + len(added), changed, added, removed
-
-
-def find_drift(baseline: Baseline) -> tuple[int, list[ResourceDrift]]:
-    """(resources compared, drift per resource) between ``baseline`` and the present state.
-
-    The approved and present configurations of the moved resources come back in one
-    statement per batch (a full join on their ids), not one query per side.
+    The approved and present configurations of the moved resources, and their latest
+    callers, come back in one statement per batch. An approved config normalised under
+    older normalisation rules is brought to the current form first (and stored so, once).
     """
-    compared, changed, added, removed = _moved_resources(baseline)
-    entries = connection.ops.quote_name(BaselineEntry._meta.db_table)
-    configs = connection.ops.quote_name(Configuration._meta.db_table)
+    if moved.baseline_id is None:
+        return [], {}
+    fingerprint = rules_fingerprint()
     drifts: list[ResourceDrift] = []
-    for batch in _batches(changed + added + removed, 2000):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT COALESCE(c.resource_id, b.resource_id), "  # noqa: S608
-                f"COALESCE(c.resource_type, b.resource_type), b.config, b.config_hash, "
-                f"c.config_data, c.config_hash FROM "
-                f"(SELECT resource_id, resource_type, config, config_hash FROM {entries} "
-                f"WHERE baseline_id = %s AND resource_id = ANY(%s)) b FULL OUTER JOIN "
-                f"(SELECT resource_id, resource_type, config_data, config_hash FROM {configs} "
-                f"WHERE deleted_at IS NULL AND resource_id = ANY(%s)) c "
-                f"ON b.resource_id = c.resource_id",
-                [baseline.pk, batch, batch],
-            )
-            rows = cursor.fetchall()
+    callers: dict[str, str] = {}
+    for batch in _batches(moved.changed + moved.added + moved.removed, 2000):
         refreshed: dict[str, tuple[dict[str, Any], str]] = {}
-        for rid, rtype, approved, approved_hash, present, present_hash in rows:
-            before = None if approved_hash is None else (orjson.loads(approved), approved_hash)
-            if before is not None and present_hash is not None:
+        for sides in statements.approved_and_present(moved.baseline_id, batch):
+            before = sides.approved
+            if (
+                before is not None
+                and sides.present is not None
+                and sides.normalized_with != fingerprint
+            ):
                 before = _renormalised(before)
-                if before[1] != approved_hash:
-                    refreshed[rid] = before
-            drift = compare_resource(
-                rid,
-                rtype,
-                before,
-                None if present_hash is None else (orjson.loads(present), present_hash),
-            )
+                refreshed[sides.resource_id] = before
+            drift = compare_resource(sides.resource_id, sides.resource_type, before, sides.present)
             if drift is not None:
                 drifts.append(drift)
-        _refresh_entries(baseline, refreshed)
-    return compared, drifts
+                callers[drift.resource_id] = sides.changed_by
+        statements.refresh_entries(moved.baseline_id, refreshed, fingerprint)
+    return drifts, callers
 
 
 def _renormalised(approved: tuple[dict[str, Any], str]) -> tuple[dict[str, Any], str]:
@@ -175,16 +128,6 @@ def _renormalised(approved: tuple[dict[str, Any], str]) -> tuple[dict[str, Any],
         return normalize_and_hash(approved[0])
     except InvalidResourceError:
         return approved
-
-
-def _refresh_entries(baseline: Baseline, refreshed: dict[str, tuple[dict[str, Any], str]]) -> None:
-    """Store re-normalised approved configs (same approval, current form), once."""
-    if not refreshed:
-        return
-    entries = list(baseline.entries.filter(resource_id__in=list(refreshed)))
-    for entry in entries:
-        entry.config, entry.config_hash = refreshed[entry.resource_id]
-    BaselineEntry.objects.bulk_update(entries, ["config", "config_hash"], batch_size=BATCH)
 
 
 FINDING_VALUE_FIELDS = (
@@ -223,40 +166,43 @@ def _exception_matcher(now: datetime) -> ExceptionMatcher:
 
 
 def _record_path_events(
-    keys: set[tuple[str, str]], report: DriftReport, policy: FlappingPolicy
+    keys: set[tuple[str, str]], report_id: int, policy: FlappingPolicy
 ) -> set[tuple[str, str]]:
     """Note an event for each (resource, path) in this pass; returns the keys now flapping."""
     if not keys:
         return set()
-    window = list(
-        DriftReport.objects.filter(pk__lte=report.pk)
-        .order_by("-pk")
-        .values_list("pk", flat=True)[: policy.passes]
-    )
-    oldest = window[-1] if window else report.pk
     known: dict[tuple[str, str], list[int]] = {}
-    resource_ids = sorted({rid for rid, _ in keys})
-    for batch in _batches(resource_ids):
-        for rid, path, report_ids in PathActivity.objects.filter(resource_id__in=batch).values_list(
-            "resource_id", "path", "report_ids"
-        ):
-            if (rid, path) in keys:
-                known[(rid, path)] = report_ids
-    rows: list[PathActivity] = []
+    oldest = report_id
+    for batch in _batches(sorted({rid for rid, _ in keys})):
+        found, oldest = statements.path_activity(batch, report_id, policy.passes)
+        known.update((key, ids) for key, ids in found.items() if key in keys)
+    rows: list[tuple[str, str, list[int], bool]] = []
     flapping: set[tuple[str, str]] = set()
-    for rid, path in keys:
-        recent, flaps = policy.record(known.get((rid, path), []), report.pk, oldest)
-        rows.append(PathActivity(resource_id=rid, path=path, report_ids=recent, flapping=flaps))
+    for rid, path in sorted(keys):
+        recent, flaps = policy.record(known.get((rid, path), []), report_id, oldest)
+        rows.append((rid, path, recent, flaps))
         if flaps:
             flapping.add((rid, path))
-    PathActivity.objects.bulk_create(
-        rows,
-        batch_size=BATCH,
-        update_conflicts=True,
-        unique_fields=["resource_id", "path"],
-        update_fields=["report_ids", "flapping"],
-    )
+    for batch in _batches(rows):
+        statements.upsert_path_activity(batch)
     return flapping
+
+
+class _LazyExceptions:
+    """The live exceptions, read only when there are some and a pass has a change to
+    match them against."""
+
+    def __init__(self, now: datetime, live: int) -> None:
+        self.now = now
+        self.live = live
+        self._matcher: ExceptionMatcher | None = None
+
+    def match(self, resource_id: str, path: str, value: Any) -> AcceptedDeviation | None:
+        if not self.live:
+            return None
+        if self._matcher is None:
+            self._matcher = _exception_matcher(self.now)
+        return self._matcher.match(resource_id, path, value)
 
 
 def run_detection(
@@ -269,129 +215,126 @@ def run_detection(
     When the value moves again or the exception expires, a new open finding is created,
     so it is new for notifications too. Stored rules that are invalid (saved before they
     were validated) are left out and named in the report's error; the valid ones apply.
+
+    Round trips, not comparing, dominate a pass (RESEARCH.md), so it sends one statement
+    per kind of read and write (:mod:`drift.statements`): a pass with nothing changed and
+    no unresolved finding reads the settings and the moved resources and writes its report
+    (with the tenant's status and trend point) in a single statement.
     """
-    thresholds, rules, rule_problems = detection_rules(tenant)
-    flapping_policy = FlappingPolicy.from_thresholds(thresholds)
     now = timezone.now()
-    exceptions = _exception_matcher(now)
-    baseline = Baseline.objects.filter(active=True).first()
-    if baseline is None:
-        baseline = create_baseline(name="Initial baseline (first collection)", actor=actor)
-    compared, drifts = find_drift(baseline)
-    callers = _latest_callers(d.resource_id for d in drifts)
+    moved = statements.moved_resources(tenant.pk, get_public_schema_name())
+    if moved.baseline_id is None:
+        create_baseline(name="Initial baseline (first collection)", actor=actor)
+        moved = statements.moved_resources(tenant.pk, get_public_schema_name())
+    thresholds, rules, rule_problems = detection_rules(tenant, moved.thresholds)
+    flapping_policy = FlappingPolicy.from_thresholds(thresholds)
+    drifts, callers = find_drift(moved)
+    existing = (
+        statements.unresolved_findings(FINDING_VALUE_FIELDS) if drifts or moved.unresolved else {}
+    )
+    exceptions = _LazyExceptions(now, moved.exceptions)
     by_severity: Counter[str] = Counter()
     by_kind: Counter[str] = Counter()
     seen_keys: set[tuple[str, str]] = set()
     ignored_keys: set[tuple[str, str]] = set()
     suppressed: dict[tuple[str, str], AcceptedDeviation] = {}
-    new_findings: list[DriftFinding] = []
-    updated: list[DriftFinding] = []
-    persisting: list[int] = []
-    with transaction.atomic():
-        existing = {
-            (f.resource_id, f.path): f for f in DriftFinding.objects.filter(status__in=UNRESOLVED)
-        }
-        for drift in drifts:
-            _, classified = rules.resource_severity(drift)
-            by_kind[drift.kind] += 1
-            for change, severity, rule in classified:
-                key = (drift.resource_id, change.dotted)
-                if severity == IGNORE:
-                    ignored_keys.add(key)
-                    continue
-                exception = exceptions.match(drift.resource_id, change.dotted, change.new)
-                if exception is not None:
-                    suppressed[key] = exception
-                    continue
-                seen_keys.add(key)
-                by_severity[severity] += 1
-                values = _finding_values(drift, change, severity, rule)
-                finding = existing.get(key)
-                if finding is None:
-                    new_findings.append(
-                        DriftFinding(
-                            resource_id=drift.resource_id,
-                            path=change.dotted,
-                            first_seen=now,
-                            last_seen=now,
-                            changed_by=callers.get(drift.resource_id, "unknown"),
-                            **values,
-                        )
-                    )
-                elif any(getattr(finding, k) != v for k, v in values.items()):
-                    for field, value in values.items():
-                        setattr(finding, field, value)
-                    updated.append(finding)
-                else:
-                    persisting.append(finding.pk)
-        back_to_baseline = [
-            f.pk
+    new_findings: dict[tuple[str, str], dict[str, Any]] = {}
+    seen: list[statements.Unresolved] = []
+    value_changed: set[tuple[str, str]] = set()
+    for drift in drifts:
+        _, classified = rules.resource_severity(drift)
+        by_kind[drift.kind] += 1
+        for change, severity, rule in classified:
+            key = (drift.resource_id, change.dotted)
+            if severity == IGNORE:
+                ignored_keys.add(key)
+                continue
+            exception = exceptions.match(drift.resource_id, change.dotted, change.new)
+            if exception is not None:
+                suppressed[key] = exception
+                continue
+            seen_keys.add(key)
+            by_severity[severity] += 1
+            values = _finding_values(drift, change, severity, rule)
+            finding = existing.get(key)
+            if finding is None:
+                new_findings[key] = {
+                    "resource_id": drift.resource_id,
+                    "path": change.dotted,
+                    "changed_by": callers.get(drift.resource_id, "unknown"),
+                    **values,
+                }
+            else:
+                if finding.values != values:
+                    value_changed.add(key)
+                seen.append(finding._replace(severity=severity, values=values))
+    closing = [
+        (f.id, DriftFinding.Status.RESOLVED.value, "detection", None)
+        for key, f in existing.items()
+        if key not in seen_keys and key not in suppressed and key not in ignored_keys
+    ]
+    closing += [
+        (existing[key].id, DriftFinding.Status.RESOLVED.value, "ignore rule", None)
+        for key in ignored_keys
+        if key in existing
+    ]
+    closing += [
+        (existing[key].id, DriftFinding.Status.ACCEPTED.value, f"exception #{e.id}", e.id)
+        for key, e in suppressed.items()
+        if key in existing
+    ]
+    resolved = sum(1 for _, _, by, _ in closing if by == "detection")
+    events = (
+        set(new_findings)
+        | value_changed
+        | {
+            key
             for key, f in existing.items()
             if key not in seen_keys and key not in suppressed and key not in ignored_keys
-        ]
-        resolved_pks = set(back_to_baseline)
-        events = (
-            {(f.resource_id, f.path) for f in new_findings}
-            | {(f.resource_id, f.path) for f in updated}
-            | {key for key, f in existing.items() if f.pk in resolved_pks}
-        )
-        # The report is written once, with its figures (one statement, not insert + update).
-        report = DriftReport.objects.create(
-            poll_run_id=poll_run_id,
-            baseline=baseline,
-            started_at=now,
-            finished_at=timezone.now(),
-            resources_compared=compared,
-            resources_drifted=len(drifts),
-            by_severity=dict(by_severity),
-            by_kind=dict(by_kind),
-            opened=len(new_findings),
-            resolved=len(back_to_baseline),
-            suppressed=len(suppressed),
-            ignored=len(ignored_keys),
-            error="invalid rules left out: " + "; ".join(rule_problems) if rule_problems else "",
-        )
-        flapping = _record_path_events(events, report, flapping_policy)
-        for finding in new_findings:
-            finding.last_report = report
-            finding.flapping = (finding.resource_id, finding.path) in flapping
-        DriftFinding.objects.bulk_create(new_findings, batch_size=BATCH)
-        DriftFinding.objects.bulk_update(updated, FINDING_VALUE_FIELDS, batch_size=BATCH)
-        # Every finding still drifting was seen by this report.
-        DriftFinding.objects.filter(pk__in=[f.pk for f in updated] + persisting).update(
-            last_seen=now, last_report=report
-        )
-        newly_flapping = [f.pk for f in updated if (f.resource_id, f.path) in flapping]
-        DriftFinding.objects.filter(pk__in=newly_flapping).update(flapping=True)
-        DriftFinding.objects.filter(pk__in=back_to_baseline).update(
-            status=DriftFinding.Status.RESOLVED,
-            resolved_at=now,
-            status_changed_by="detection",
-            status_changed_at=now,
-        )
-        ignored_pks = [existing[key].pk for key in ignored_keys if key in existing]
-        DriftFinding.objects.filter(pk__in=ignored_pks).update(
-            status=DriftFinding.Status.RESOLVED,
-            resolved_at=now,
-            status_changed_by="ignore rule",
-            status_changed_at=now,
-        )
-        for key, exception in suppressed.items():
-            if key in existing:
-                DriftFinding.objects.filter(pk=existing[key].pk).update(
-                    status=DriftFinding.Status.ACCEPTED,
-                    exception_id=exception.id,
-                    resolved_at=now,
-                    status_changed_by=f"exception #{exception.id}",
-                    status_changed_at=now,
-                )
-    open_now = Counter(
-        f.severity
-        for key, f in existing.items()
-        if f.pk not in resolved_pks and key not in ignored_keys and key not in suppressed
+        }
     )
-    open_now.update(f.severity for f in new_findings)
-    record_drift_status(tenant, report, counts=open_now)
+    open_now = Counter(f.severity for f in seen)
+    open_now.update(f["severity"] for f in new_findings.values())
+    counts = {severity: open_now.get(severity, 0) for severity in SEVERITIES}
+    fields: dict[str, Any] = {
+        "poll_run_id": poll_run_id,
+        "baseline_id": moved.baseline_id,
+        "started_at": now,
+        "finished_at": timezone.now(),
+        "resources_compared": moved.compared,
+        "resources_drifted": len(drifts),
+        "by_severity": dict(by_severity),
+        "by_kind": dict(by_kind),
+        "opened": len(new_findings),
+        "resolved": resolved,
+        "suppressed": len(suppressed),
+        "ignored": len(ignored_keys),
+        "error": "invalid rules left out: " + "; ".join(rule_problems) if rule_problems else "",
+    }
+    writes_findings = bool(events or seen or closing)
+    with transaction.atomic() if writes_findings else nullcontext():
+        # The report, the tenant's status row and today's trend point: one statement.
+        report_id, had_status = statements.insert_report(
+            fields, tenant.pk, counts, timezone.localdate()
+        )
+        flapping = _record_path_events(events, report_id, flapping_policy)
+        for key, row in new_findings.items():
+            row["flapping"] = key in flapping
+        for finding in seen:
+            finding.values["flapping"] = (finding.resource_id, finding.path) in flapping
+        for batch in _batches(list(new_findings.values())):
+            statements.insert_findings(batch, now, report_id)
+        for batch in _batches(seen):
+            statements.update_seen_findings(batch, now, report_id)
+        for batch in _batches(closing):
+            statements.close_findings(batch, now)
+        if not had_status:
+            TenantStatus.objects.get_or_create(
+                tenant=tenant,
+                defaults={"open_findings": counts, "last_detection_at": fields["finished_at"]},
+            )
+    report = DriftReport(id=report_id, **fields)
+    report._state.adding = False
     return report
 
 
@@ -403,25 +346,16 @@ def open_findings_by_severity() -> dict[str, int]:
     return {severity: counts.get(severity, 0) for severity in SEVERITIES}
 
 
-def record_drift_status(
-    tenant: Tenant, report: DriftReport | None = None, counts: Counter[str] | None = None
-) -> None:
+def record_drift_status(tenant: Tenant) -> None:
     """Copy open findings by severity into the public TenantStatus and today's trend point.
 
-    Called after every detection pass and every lifecycle action, so the fleet page and
-    its 30-day trend read one public table instead of N schemas. A detection pass passes
-    the ``counts`` it already knows (saving a query per pass).
+    Called after every lifecycle action (a detection pass writes both with its report,
+    :func:`drift.statements.insert_report`), so the fleet page and its 30-day trend read
+    one public table instead of N schemas.
     """
-    counts = (
-        {severity: counts.get(severity, 0) for severity in SEVERITIES}
-        if counts is not None
-        else open_findings_by_severity()
-    )
-    fields: dict[str, Any] = {"open_findings": counts}
-    if report is not None:
-        fields["last_detection_at"] = report.finished_at
-    if not _update_status_and_trend(tenant, counts, fields.get("last_detection_at")):
-        TenantStatus.objects.get_or_create(tenant=tenant, defaults=fields)
+    counts = open_findings_by_severity()
+    if not _update_status_and_trend(tenant, counts, None):
+        TenantStatus.objects.get_or_create(tenant=tenant, defaults={"open_findings": counts})
 
 
 def _update_status_and_trend(
@@ -520,6 +454,7 @@ def accept_into_baseline(finding_ids: Iterable[int], *, actor: str) -> int:
                         "config_hash": digest,
                         "accepted_by": actor,
                         "accepted_at": now,
+                        "normalized_with": rules_fingerprint(),
                     },
                 )
         touched = list(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -118,9 +119,14 @@ class Rule:
     rationale: str = ""
     reference: str = ""
     rule_id: str = ""
+    type_pattern: Any = field(default=None, compare=False, repr=False)
 
     def applies_to_type(self, resource_type: str) -> bool:
-        """Can this rule classify resources of ``resource_type`` at all?"""
+        """Can this rule classify resources of ``resource_type`` at all? (The type glob
+        is compiled with the rule, so a worker's first pass does not compile one per
+        rule and type.)"""
+        if self.type_pattern is not None:
+            return self.type_pattern.match(resource_type) is not None
         return fnmatch.fnmatchcase(resource_type, self.resource_type)
 
     def evaluate(self, drift: ResourceDrift, change: Change) -> tuple[str, str] | None:
@@ -327,9 +333,11 @@ def _compile_rule(index: int, spec: Any, problems: list[str], origin: str) -> Ru
             compiled_where.append((tuple(str(field_path).split("|")), compiled))
     if len(problems) > before or path is None:
         return None
+    type_glob = spec["resource_type"].lower()
     return Rule(
         name=name,
-        resource_type=spec["resource_type"].lower(),
+        resource_type=type_glob,
+        type_pattern=re.compile(fnmatch.translate(type_glob)),
         path=path,
         severity=severity,
         resource=resource.lower(),

@@ -55,7 +55,8 @@ def test_a_normalisation_rules_change_is_not_drift_and_refreshes_the_baseline(co
                 "properties": {**entry.config["properties"], "status": "Online"},
             }
             entry.config_hash = "0" * 64
-        BaselineEntry.objects.bulk_update(entries, ["config", "config_hash"])
+            entry.normalized_with = ""  # approved under older rules
+        BaselineEntry.objects.bulk_update(entries, ["config", "config_hash", "normalized_with"])
         return [e.resource_id for e in entries]
 
     aged = in_schema(collected, age_entries)
