@@ -12,6 +12,7 @@ would shadow the ``drift`` app; importing this module puts the project root firs
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import importlib.util
 import io
@@ -42,7 +43,7 @@ CHANGEABLE = [
     "microsoft.compute/virtualmachines",
 ]
 
-__all__ = ["CHANGEABLE", "DriftBench", "drift_bench", "log", "profiled"]
+__all__ = ["CHANGEABLE", "DriftBench", "drift_bench", "log", "parse_args", "profiled"]
 
 
 @dataclass
@@ -114,18 +115,28 @@ class DriftBench:
         return changed
 
 
+def parse_args(doc: str, *, tenants: int, port: int, database: str) -> argparse.Namespace:
+    """The options both benchmarks take (their defaults differ)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--tenants", type=int, default=tenants)
+    parser.add_argument("--resources", type=int, default=1000)
+    parser.add_argument("--port", type=int, default=port, help="the simulator's port")
+    parser.add_argument("--database", default=database)
+    parser.add_argument("--profile", action="store_true", help="cProfile the passes (stderr)")
+    return parser.parse_args()
+
+
 @contextmanager
-def drift_bench(
-    *, name: str, tenants: int, resources: int, port: int, database: str, first_id: int
-) -> Iterator[DriftBench]:
-    """The simulator started, a fresh ``database`` migrated, the tenants onboarded and
-    collected once; the simulator is stopped on the way out."""
+def drift_bench(args: argparse.Namespace, *, name: str, first_id: int) -> Iterator[DriftBench]:
+    """The simulator started, a fresh database migrated, ``args.tenants`` tenants of
+    ``args.resources`` resources onboarded and collected once; the simulator is stopped on
+    the way out."""
     state_dir = ROOT / "var" / f"bench-{name}-azuresim"
-    sim_url = use_simulator(state_dir, port)
-    specs = tenant_specs(name, tenants, resources, first_id=first_id)
-    sim = start_simulator(state_dir, port, {"tenants": specs})
+    sim_url = use_simulator(state_dir, args.port)
+    specs = tenant_specs(name, args.tenants, args.resources, first_id=first_id)
+    sim = start_simulator(state_dir, args.port, {"tenants": specs})
     try:
-        setup_django(fresh_database(database))
+        setup_django(fresh_database(args.database))
         from django.core.management import call_command
 
         from azuresim.client import SimClient

@@ -13,30 +13,15 @@ of the steady and the changed pass to stderr. The last line printed is one JSON 
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
-from _drift_setup import CHANGEABLE, drift_bench, log, profiled
+from _drift_setup import CHANGEABLE, drift_bench, log, parse_args, profiled
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tenants", type=int, default=100)
-    parser.add_argument("--resources", type=int, default=1000)
-    parser.add_argument("--port", type=int, default=18444)
-    parser.add_argument("--database", default="bench_drift")
-    parser.add_argument("--profile", action="store_true", help="cProfile the passes (stderr)")
-    args = parser.parse_args()
-
-    with drift_bench(
-        name="drift",
-        tenants=args.tenants,
-        resources=args.resources,
-        port=args.port,
-        database=args.database,
-        first_id=50000,
-    ) as bench:
+    args = parse_args(__doc__, tenants=100, port=18444, database="bench_drift")
+    with drift_bench(args, name="drift", first_id=50000) as bench:
         from django_tenants.utils import tenant_context
 
         from configurations.models import Configuration

@@ -13,33 +13,18 @@ profiler's overhead). The last line printed is one JSON object.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from _drift_setup import drift_bench, profiled
+from _drift_setup import drift_bench, parse_args, profiled
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tenants", type=int, default=5)
-    parser.add_argument("--resources", type=int, default=1000)
-    parser.add_argument("--port", type=int, default=18446)
-    parser.add_argument("--database", default="bench_drift_passes")
-    parser.add_argument("--profile", action="store_true", help="cProfile the passes (stderr)")
-    args = parser.parse_args()
-
-    with drift_bench(
-        name="passes",
-        tenants=args.tenants,
-        resources=args.resources,
-        port=args.port,
-        database=args.database,
-        first_id=70000,
-    ) as bench:
+    args = parse_args(__doc__, tenants=5, port=18446, database="bench_drift_passes")
+    with drift_bench(args, name="passes", first_id=70000) as bench:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 

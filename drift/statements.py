@@ -40,6 +40,13 @@ def _table(model: Any) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def _run(sql: str, params: list[Any], *, fetch: bool = True) -> list[tuple[Any, ...]]:
+    """Send one statement; its rows when ``fetch``."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if fetch else []
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
@@ -93,9 +100,7 @@ def moved_resources(tenant_id: int, public_schema: str) -> Moved:
         f"(SELECT s.drift_thresholds FROM {settings} s JOIN {tenants} t ON t.id = s.tenant_id "
         f"WHERE t.schema_name = %s {latest})"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [UNRESOLVED, tenant_id, public_schema])
-        rows = cursor.fetchall()
+    rows = _run(sql, [UNRESOLVED, tenant_id, public_schema])
     last = next(row for row in rows if row[0] is None)
     baseline_id, size, unresolved, exceptions, own, msp = last[3:]
     rows = [row for row in rows if row[0] is not None]
@@ -145,9 +150,7 @@ def approved_and_present(baseline_id: int, resource_ids: list[str]) -> list[Side
         f"WHERE deleted_at IS NULL AND resource_id = ANY(%s)) c "
         f"ON b.resource_id = c.resource_id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [baseline_id, resource_ids, resource_ids])
-        rows = cursor.fetchall()
+    rows = _run(sql, [baseline_id, resource_ids, resource_ids])
     return [
         Sides(
             rid,
@@ -171,20 +174,20 @@ def refresh_entries(
     if not refreshed:
         return
     ids = list(refreshed)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_table(BaselineEntry)} e SET config = v.config::jsonb, "  # noqa: S608
-            f"config_hash = v.digest, normalized_with = %s "
-            f"FROM unnest(%s::text[], %s::text[], %s::text[]) AS v(resource_id, config, digest) "
-            f"WHERE e.baseline_id = %s AND e.resource_id = v.resource_id",
-            [
-                fingerprint,
-                ids,
-                [_json(refreshed[rid][0]) for rid in ids],
-                [refreshed[rid][1] for rid in ids],
-                baseline_id,
-            ],
-        )
+    _run(
+        f"UPDATE {_table(BaselineEntry)} e SET config = v.config::jsonb, "  # noqa: S608
+        f"config_hash = v.digest, normalized_with = %s "
+        f"FROM unnest(%s::text[], %s::text[], %s::text[]) AS v(resource_id, config, digest) "
+        f"WHERE e.baseline_id = %s AND e.resource_id = v.resource_id",
+        [
+            fingerprint,
+            ids,
+            [_json(refreshed[rid][0]) for rid in ids],
+            [refreshed[rid][1] for rid in ids],
+            baseline_id,
+        ],
+        fetch=False,
+    )
 
 
 class Unresolved(NamedTuple):
@@ -201,13 +204,11 @@ def unresolved_findings(value_fields: tuple[str, ...]) -> dict[tuple[str, str], 
     """Every unresolved finding by (resource id, path)."""
     columns = ", ".join(connection.ops.quote_name(f) for f in value_fields)
     json_fields = {"baseline_value", "current_value"}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, resource_id, path, {columns} FROM {_table(DriftFinding)} "  # noqa: S608
-            f"WHERE status = ANY(%s)",
-            [UNRESOLVED],
-        )
-        rows = cursor.fetchall()
+    rows = _run(
+        f"SELECT id, resource_id, path, {columns} FROM {_table(DriftFinding)} "  # noqa: S608
+        f"WHERE status = ANY(%s)",
+        [UNRESOLVED],
+    )
     found: dict[tuple[str, str], Unresolved] = {}
     for pk, rid, path, *rest in rows:
         values = {
@@ -221,14 +222,12 @@ def unresolved_findings(value_fields: tuple[str, ...]) -> dict[tuple[str, str], 
 def path_activity(resource_ids: Iterable[str], report_id: int, passes: int) -> tuple[dict, int]:
     """({(resource id, path): recent report ids} of the given resources, the id of the
     oldest of the last ``passes`` reports up to ``report_id``), in one statement."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT resource_id, path, report_ids, (SELECT min(id) FROM "  # noqa: S608
-            f"(SELECT id FROM {_table(DriftReport)} WHERE id <= %s ORDER BY id DESC LIMIT %s) w) "
-            f"FROM {_table(PathActivity)} WHERE resource_id = ANY(%s)",
-            [report_id, passes, list(resource_ids)],
-        )
-        rows = cursor.fetchall()
+    rows = _run(
+        f"SELECT resource_id, path, report_ids, (SELECT min(id) FROM "  # noqa: S608
+        f"(SELECT id FROM {_table(DriftReport)} WHERE id <= %s ORDER BY id DESC LIMIT %s) w) "
+        f"FROM {_table(PathActivity)} WHERE resource_id = ANY(%s)",
+        [report_id, passes, list(resource_ids)],
+    )
     oldest = rows[0][3] if rows else report_id
     return {(rid, path): _loads(ids) for rid, path, ids, _ in rows}, oldest
 
@@ -237,19 +236,19 @@ def upsert_path_activity(rows: list[tuple[str, str, list[int], bool]]) -> None:
     """Write (resource id, path, recent report ids, flapping) rows, one statement."""
     if not rows:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_table(PathActivity)} (resource_id, path, report_ids, flapping) "  # noqa: S608
-            f"SELECT r, p, i::jsonb, f FROM unnest(%s::text[], %s::text[], %s::text[], "
-            f"%s::boolean[]) AS v(r, p, i, f) ON CONFLICT (resource_id, path) DO UPDATE "
-            f"SET report_ids = EXCLUDED.report_ids, flapping = EXCLUDED.flapping",
-            [
-                [r[0] for r in rows],
-                [r[1] for r in rows],
-                [_json(r[2]) for r in rows],
-                [r[3] for r in rows],
-            ],
-        )
+    _run(
+        f"INSERT INTO {_table(PathActivity)} (resource_id, path, report_ids, flapping) "  # noqa: S608
+        f"SELECT r, p, i::jsonb, f FROM unnest(%s::text[], %s::text[], %s::text[], "
+        f"%s::boolean[]) AS v(r, p, i, f) ON CONFLICT (resource_id, path) DO UPDATE "
+        f"SET report_ids = EXCLUDED.report_ids, flapping = EXCLUDED.flapping",
+        [
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [_json(r[2]) for r in rows],
+            [r[3] for r in rows],
+        ],
+        fetch=False,
+    )
 
 
 def insert_report(
@@ -262,27 +261,25 @@ def insert_report(
     casts = ["%s::jsonb" if isinstance(v, dict) else "%s" for v in fields.values()]
     document = json.dumps(counts)
     status, trend = _table(TenantStatus), _table(FindingTrendPoint)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH r AS (INSERT INTO {_table(DriftReport)} ({', '.join(names)}) "  # noqa: S608
-            f"VALUES ({', '.join(casts)}) RETURNING id), "
-            f"s AS (UPDATE {status} SET open_findings = %s::jsonb, "
-            f"last_detection_at = %s WHERE tenant_id = %s RETURNING 1), "
-            f"t AS (INSERT INTO {trend} (tenant_id, day, open_findings) "
-            f"VALUES (%s, %s, %s::jsonb) ON CONFLICT (tenant_id, day) "
-            f"DO UPDATE SET open_findings = EXCLUDED.open_findings) "
-            f"SELECT (SELECT id FROM r), (SELECT count(*) FROM s)",
-            [
-                *values,
-                document,
-                fields["finished_at"],
-                tenant_id,
-                tenant_id,
-                day,
-                document,
-            ],
-        )
-        report_id, updated = cursor.fetchone()
+    ((report_id, updated),) = _run(
+        f"WITH r AS (INSERT INTO {_table(DriftReport)} ({', '.join(names)}) "  # noqa: S608
+        f"VALUES ({', '.join(casts)}) RETURNING id), "
+        f"s AS (UPDATE {status} SET open_findings = %s::jsonb, "
+        f"last_detection_at = %s WHERE tenant_id = %s RETURNING 1), "
+        f"t AS (INSERT INTO {trend} (tenant_id, day, open_findings) "
+        f"VALUES (%s, %s, %s::jsonb) ON CONFLICT (tenant_id, day) "
+        f"DO UPDATE SET open_findings = EXCLUDED.open_findings) "
+        f"SELECT (SELECT id FROM r), (SELECT count(*) FROM s)",
+        [
+            *values,
+            document,
+            fields["finished_at"],
+            tenant_id,
+            tenant_id,
+            day,
+            document,
+        ],
+    )
     return report_id, bool(updated)
 
 
@@ -292,26 +289,26 @@ def insert_findings(rows: list[dict[str, Any]], seen_at: datetime, report_id: in
     if not rows:
         return
     text = ("resource_id", "path", "resource_type", "kind", "severity", "matched_rule")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_table(DriftFinding)} (status, status_changed_by, first_seen, "  # noqa: S608
-            f"last_seen, last_report_id, resource_id, path, resource_type, kind, severity, "
-            f"matched_rule, baseline_value, current_value, changed_by, flapping) "
-            f"SELECT %s, '', %s, %s, %s, r, p, rt, k, s, m, bv::jsonb, cv::jsonb, by, fl "
-            f"FROM unnest({', '.join(['%s::text[]'] * 9)}, %s::boolean[]) "
-            f"AS v(r, p, rt, k, s, m, bv, cv, by, fl)",
-            [
-                DriftFinding.Status.OPEN.value,
-                seen_at,
-                seen_at,
-                report_id,
-                *[[row[name] for row in rows] for name in text],
-                [_json(row["baseline_value"]) for row in rows],
-                [_json(row["current_value"]) for row in rows],
-                [row["changed_by"] for row in rows],
-                [row["flapping"] for row in rows],
-            ],
-        )
+    _run(
+        f"INSERT INTO {_table(DriftFinding)} (status, status_changed_by, first_seen, "  # noqa: S608
+        f"last_seen, last_report_id, resource_id, path, resource_type, kind, severity, "
+        f"matched_rule, baseline_value, current_value, changed_by, flapping) "
+        f"SELECT %s, '', %s, %s, %s, r, p, rt, k, s, m, bv::jsonb, cv::jsonb, by, fl "
+        f"FROM unnest({', '.join(['%s::text[]'] * 9)}, %s::boolean[]) "
+        f"AS v(r, p, rt, k, s, m, bv, cv, by, fl)",
+        [
+            DriftFinding.Status.OPEN.value,
+            seen_at,
+            seen_at,
+            report_id,
+            *[[row[name] for row in rows] for name in text],
+            [_json(row["baseline_value"]) for row in rows],
+            [_json(row["current_value"]) for row in rows],
+            [row["changed_by"] for row in rows],
+            [row["flapping"] for row in rows],
+        ],
+        fetch=False,
+    )
 
 
 def update_seen_findings(rows: list[Unresolved], seen_at: datetime, report_id: int) -> None:
@@ -319,27 +316,27 @@ def update_seen_findings(rows: list[Unresolved], seen_at: datetime, report_id: i
     last_report, and flapping once it starts (``values["flapping"]``), one statement."""
     if not rows:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_table(DriftFinding)} f SET resource_type = v.rt, kind = v.k, "  # noqa: S608
-            f"baseline_value = v.bv::jsonb, current_value = v.cv::jsonb, severity = v.s, "
-            f"matched_rule = v.m, flapping = f.flapping OR v.fl, last_seen = %s, "
-            f"last_report_id = %s FROM unnest(%s::bigint[], %s::text[], %s::text[], "
-            f"%s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[]) "
-            f"AS v(id, rt, k, bv, cv, s, m, fl) WHERE f.id = v.id",
-            [
-                seen_at,
-                report_id,
-                [r.id for r in rows],
-                [r.values["resource_type"] for r in rows],
-                [r.values["kind"] for r in rows],
-                [_json(r.values["baseline_value"]) for r in rows],
-                [_json(r.values["current_value"]) for r in rows],
-                [r.values["severity"] for r in rows],
-                [r.values["matched_rule"] for r in rows],
-                [bool(r.values.get("flapping")) for r in rows],
-            ],
-        )
+    _run(
+        f"UPDATE {_table(DriftFinding)} f SET resource_type = v.rt, kind = v.k, "  # noqa: S608
+        f"baseline_value = v.bv::jsonb, current_value = v.cv::jsonb, severity = v.s, "
+        f"matched_rule = v.m, flapping = f.flapping OR v.fl, last_seen = %s, "
+        f"last_report_id = %s FROM unnest(%s::bigint[], %s::text[], %s::text[], "
+        f"%s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[]) "
+        f"AS v(id, rt, k, bv, cv, s, m, fl) WHERE f.id = v.id",
+        [
+            seen_at,
+            report_id,
+            [r.id for r in rows],
+            [r.values["resource_type"] for r in rows],
+            [r.values["kind"] for r in rows],
+            [_json(r.values["baseline_value"]) for r in rows],
+            [_json(r.values["current_value"]) for r in rows],
+            [r.values["severity"] for r in rows],
+            [r.values["matched_rule"] for r in rows],
+            [bool(r.values.get("flapping")) for r in rows],
+        ],
+        fetch=False,
+    )
 
 
 def close_findings(rows: list[tuple[int, str, str, int | None]], at: datetime) -> None:
@@ -347,18 +344,18 @@ def close_findings(rows: list[tuple[int, str, str, int | None]], at: datetime) -
     baseline or by an ignore rule, accepted by an exception; one statement."""
     if not rows:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_table(DriftFinding)} f SET status = v.st, resolved_at = %s, "  # noqa: S608
-            f"status_changed_by = v.by, status_changed_at = %s, "
-            f"exception_id = COALESCE(v.ex, f.exception_id) FROM unnest(%s::bigint[], "
-            f"%s::text[], %s::text[], %s::bigint[]) AS v(id, st, by, ex) WHERE f.id = v.id",
-            [
-                at,
-                at,
-                [r[0] for r in rows],
-                [r[1] for r in rows],
-                [r[2] for r in rows],
-                [r[3] for r in rows],
-            ],
-        )
+    _run(
+        f"UPDATE {_table(DriftFinding)} f SET status = v.st, resolved_at = %s, "  # noqa: S608
+        f"status_changed_by = v.by, status_changed_at = %s, "
+        f"exception_id = COALESCE(v.ex, f.exception_id) FROM unnest(%s::bigint[], "
+        f"%s::text[], %s::text[], %s::bigint[]) AS v(id, st, by, ex) WHERE f.id = v.id",
+        [
+            at,
+            at,
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [r[3] for r in rows],
+        ],
+        fetch=False,
+    )

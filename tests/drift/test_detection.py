@@ -14,7 +14,7 @@ from drift.models import Baseline, BaselineEntry, DriftFinding, DriftReport
 from tenants.models import Settings as TenantSettings
 from tenants.models import TenantStatus
 from tenants.services import update_settings
-from tests.drift.helpers import detect, in_schema, open_findings
+from tests.drift.helpers import detect, in_schema, open_findings, weaken_storage_tls
 from tests.factories import DriftFindingFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,16 +50,7 @@ def test_a_change_becomes_a_finding_with_severity_rule_and_caller(collected, col
 def test_persisting_drift_updates_one_finding_and_a_revert_resolves_it(
     collected, collect, sim_client
 ):
-    storage = in_schema(
-        collected,
-        lambda: Configuration.objects.filter(
-            resource_type="microsoft.storage/storageaccounts"
-        ).first(),
-    )
-    original = storage.config_data["properties"].get("minimumTlsVersion")
-    weak = "TLS1_1" if original == "TLS1_0" else "TLS1_0"
-    sim_client.modify_resource(storage.resource_id, {"properties": {"minimumTlsVersion": weak}})
-    collect(collected)
+    storage_id, original, weak = weaken_storage_tls(collected, collect, sim_client)
     first = detect(collected)
     finding = next(f for f in open_findings(collected) if f.path == "properties.minimumTlsVersion")
     assert (finding.severity, finding.current_value) == ("high", weak)
@@ -70,7 +61,7 @@ def test_persisting_drift_updates_one_finding_and_a_revert_resolves_it(
     assert [f.pk for f in again] == [finding.pk], "one finding, not a new one per pass"
     assert again[0].last_seen > finding.last_seen and second.opened == 0 and first.opened >= 1
 
-    sim_client.modify_resource(storage.resource_id, {"properties": {"minimumTlsVersion": original}})
+    sim_client.modify_resource(storage_id, {"properties": {"minimumTlsVersion": original}})
     collect(collected)
     third = detect(collected)
     resolved = in_schema(collected, lambda: DriftFinding.objects.get(pk=finding.pk))

@@ -19,7 +19,7 @@ from drift.suppression import glob_escape
 from tenants.models import FindingTrendPoint, TenantStatus
 from tenants.selectors import public_tenant
 from tenants.services import update_settings
-from tests.drift.helpers import detect, in_schema, open_findings
+from tests.drift.helpers import detect, in_schema, open_findings, weaken_storage_tls
 
 pytestmark = pytest.mark.django_db
 
@@ -27,17 +27,7 @@ TLS_PATH = "properties.minimumTlsVersion"
 
 
 def _weaken_tls(collected, collect, sim_client) -> str:
-    storage = in_schema(
-        collected,
-        lambda: Configuration.objects.filter(
-            resource_type="microsoft.storage/storageaccounts"
-        ).first(),
-    )
-    original = storage.config_data["properties"].get("minimumTlsVersion")
-    weak = "TLS1_1" if original == "TLS1_0" else "TLS1_0"
-    sim_client.modify_resource(storage.resource_id, {"properties": {"minimumTlsVersion": weak}})
-    collect(collected)
-    return storage.resource_id
+    return weaken_storage_tls(collected, collect, sim_client)[0]
 
 
 def _tls_finding(tenant, resource_id):
