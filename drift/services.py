@@ -172,10 +172,11 @@ def _record_path_events(
     if not keys:
         return set()
     known: dict[tuple[str, str], list[int]] = {}
-    oldest = report_id
+    oldest = report_id  # what it is for paths with no earlier activity
     for batch in _batches(sorted({rid for rid, _ in keys})):
-        found, oldest = statements.path_activity(batch, report_id, policy.passes)
+        found, window_start = statements.path_activity(batch, report_id, policy.passes)
         known.update((key, ids) for key, ids in found.items() if key in keys)
+        oldest = window_start if window_start is not None else oldest
     rows: list[tuple[str, str, list[int], bool]] = []
     flapping: set[tuple[str, str]] = set()
     for rid, path in sorted(keys):
@@ -218,8 +219,8 @@ def run_detection(
 
     Round trips, not comparing, dominate a pass (RESEARCH.md), so it sends one statement
     per kind of read and write (:mod:`drift.statements`): a pass with nothing changed and
-    no unresolved finding reads the settings and the moved resources and writes its report
-    (with the tenant's status and trend point) in a single statement.
+    no unresolved finding reads the settings, the baseline and the moved resources in one
+    statement and writes its report, the tenant's status and trend point in one more.
     """
     now = timezone.now()
     moved = statements.moved_resources(tenant.pk, get_public_schema_name())

@@ -219,16 +219,19 @@ def unresolved_findings(value_fields: tuple[str, ...]) -> dict[tuple[str, str], 
     return found
 
 
-def path_activity(resource_ids: Iterable[str], report_id: int, passes: int) -> tuple[dict, int]:
+def path_activity(
+    resource_ids: Iterable[str], report_id: int, passes: int
+) -> tuple[dict[tuple[str, str], list[int]], int | None]:
     """({(resource id, path): recent report ids} of the given resources, the id of the
-    oldest of the last ``passes`` reports up to ``report_id``), in one statement."""
+    oldest of the last ``passes`` reports up to ``report_id``, None when none of the
+    resources has activity), in one statement."""
     rows = _run(
         f"SELECT resource_id, path, report_ids, (SELECT min(id) FROM "  # noqa: S608
         f"(SELECT id FROM {_table(DriftReport)} WHERE id <= %s ORDER BY id DESC LIMIT %s) w) "
         f"FROM {_table(PathActivity)} WHERE resource_id = ANY(%s)",
         [report_id, passes, list(resource_ids)],
     )
-    oldest = rows[0][3] if rows else report_id
+    oldest = rows[0][3] if rows else None
     return {(rid, path): _loads(ids) for rid, path, ids, _ in rows}, oldest
 
 
