@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -79,7 +80,7 @@ def full_pass(fleet: list, concurrency: int, resources: int, sim) -> dict:
     try:
         time.sleep(3)  # the worker's pool processes start before the clock does
         before = cpu_seconds(worker), cpu_seconds(sim)
-        with RssSampler(worker) as rss:
+        with RssSampler(worker) as rss, RssSampler(sim) as sim_rss:
             phase = run_phase(
                 "full pass",
                 fleet,
@@ -100,6 +101,7 @@ def full_pass(fleet: list, concurrency: int, resources: int, sim) -> dict:
         "worker_peak_rss_mb": memory["peak_mb"],
         "worker_rss_first_quarter_mb": memory["first_quarter_peak_mb"],
         "worker_rss_last_quarter_mb": memory["last_quarter_peak_mb"],
+        "simulator_peak_rss_mb": sim_rss.summary()["peak_mb"],
     }
     log(f"full pass: {figures}")
     return figures
@@ -113,12 +115,14 @@ def fleet_views(fleet: list, samples: int) -> dict:
     from tenants.selectors import public_tenant
 
     fleet_state(fleet)
-    msp = User.objects.create(
+    msp, _ = User.objects.update_or_create(
         username="bench-msp",
-        tenant=public_tenant(),
-        role=Role.objects.get(name="MSP Admin"),
-        is_staff=True,
-        is_superuser=True,
+        defaults={
+            "tenant": public_tenant(),
+            "role": Role.objects.get(name="MSP Admin"),
+            "is_staff": True,
+            "is_superuser": True,
+        },
     )
     client = Client()
     client.force_login(msp)
@@ -147,9 +151,26 @@ def main() -> None:
     parser.add_argument(
         "--skip-pass", action="store_true", help="onboarding, migrate and fleet views only"
     )
+    parser.add_argument(
+        "--views-only",
+        action="store_true",
+        help="measure the fleet views on the already onboarded --database (no set-up)",
+    )
     args = parser.parse_args()
 
-    state_dir = ROOT / "var" / "bench-fleet-azuresim"
+    if args.views_only:
+        setup_django(os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{args.database}")
+        from tenants.selectors import customer_tenants
+
+        fleet = list(customer_tenants())
+        print(
+            json.dumps(
+                {"bench": "fleet", "tenants": len(fleet), **fleet_views(fleet, args.samples)}
+            )
+        )
+        return
+
+    state_dir = ROOT / "var" / f"bench-fleet-azuresim-{args.port}"
     use_simulator(state_dir, args.port)
     specs = tenant_specs("fleet", args.tenants, args.resources, first_id=100_000)
     sim = start_simulator(state_dir, args.port, {"tenants": specs})
