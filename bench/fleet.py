@@ -6,8 +6,9 @@ last 100 against the first 100); a no-op ``migrate_schemas`` over all of them; o
 collection pass of every tenant (1,000 x 1,000 resources) through a real Celery worker
 and the simulator over HTTPS, with the RSS of the worker's processes sampled every
 second; then a month of fleet status (open drift, 30 trend points a tenant) and the
-fleet page (``/admin/fleet/``) and the MSP API's fleet summary (``/api/v1/fleet/``)
-requested ``--samples`` times each through the whole Django stack. The last line
+fleet page (``/admin/fleet/``), the MSP API's fleet summary (``/api/v1/fleet/``)
+and the MSP's cross-tenant findings search (``/api/v1/findings/``) requested
+``--samples`` times each through the whole Django stack. The last line
 printed is one JSON object.
 
     python bench/fleet.py --tenants 1000 --resources 1000     (about an hour on 2 cores)
@@ -130,11 +131,14 @@ def fleet_views(fleet: list, samples: int) -> dict:
         client, ["/admin/fleet/", "/admin/fleet/?o=name", "/admin/fleet/?o=-trend"], samples
     )
     api = measure(client, ["/api/v1/fleet/"], samples)
+    search = measure(client, ["/api/v1/findings/?limit=100"], samples)
     figures = {
         "fleet_page_ms": median_ms(page),
         "fleet_page_p95_ms": p95(page),
         "fleet_api_ms": median_ms(api),
         "fleet_api_p95_ms": p95(api),
+        "fleet_findings_search_ms": median_ms(search),
+        "fleet_findings_search_p95_ms": p95(search),
     }
     log(f"fleet views: {figures}")
     return figures
