@@ -22,12 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _db import fresh_database, setup_django
-
-SEVERITIES = ("low", "medium", "high", "critical")
-
-
-def p95(samples: list[float]) -> float:
-    return round(statistics.quantiles(samples, n=20)[-1] * 1000, 1)
+from _fleet import SEVERITIES, fleet_state, measure, p95
 
 
 def onboard(count: int) -> list:
@@ -44,43 +39,6 @@ def onboard(count: int) -> list:
         )
         for i in range(count)
     ]
-
-
-def fleet_state(tenants: list) -> None:
-    """Poll status, open drift and 30 daily trend points per tenant (as after a month)."""
-    from django.utils import timezone
-
-    from tenants.models import FindingTrendPoint, TenantStatus
-
-    now = timezone.now()
-    today = timezone.localdate()
-    rng = random.Random(1)
-    statuses, points = [], []
-    for tenant in tenants:
-        counts = {s: rng.randint(0, 9) for s in SEVERITIES}
-        failing = rng.random() < 0.05
-        statuses.append(
-            TenantStatus(
-                tenant=tenant,
-                last_poll_at=now,
-                last_poll_status="failed" if failing else "succeeded",
-                consecutive_failures=1 if failing else 0,
-                last_successful_poll_at=now - timedelta(minutes=5),
-                resource_count=rng.randint(100, 5000),
-                open_findings=counts,
-                last_detection_at=now,
-            )
-        )
-        points.extend(
-            FindingTrendPoint(
-                tenant=tenant,
-                day=today - timedelta(days=d),
-                open_findings={s: rng.randint(0, 9) for s in SEVERITIES},
-            )
-            for d in range(30)
-        )
-    TenantStatus.objects.bulk_create(statuses)
-    FindingTrendPoint.objects.bulk_create(points, batch_size=2000)
 
 
 def big_tenant_data(tenant, findings: int, resources: int) -> list[int]:
@@ -190,20 +148,6 @@ def big_tenant_data(tenant, findings: int, resources: int) -> list[int]:
             batch_size=1000,
         )
     return [finding.pk for finding in created]
-
-
-def measure(client, urls: list[str], samples: int) -> list[float]:
-    times = []
-    for url in urls[:3]:  # warm-up
-        client.get(url)
-    for i in range(samples):
-        url = urls[i % len(urls)]
-        t0 = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - t0)
-        if response.status_code != 200:
-            raise RuntimeError(f"{url} answered {response.status_code}")
-    return times
 
 
 def main() -> None:

@@ -19,185 +19,24 @@ import random
 import resource
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _db import ROOT, fresh_database, setup_django
-
-CLIENT_ID = "5a0d4a3e-0000-4000-8000-00000000b0b0"
-SECRET = "bench-secret"
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def start_simulator(state_dir: Path, port: int, config: dict) -> subprocess.Popen:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    (state_dir / "bench.json").write_text(json.dumps(config))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "azuresim",
-            "--port",
-            str(port),
-            "--state-dir",
-            str(state_dir),
-            "--config",
-            str(state_dir / "bench.json"),
-            "--throttling",
-            "off",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        if (state_dir / "sim.json").exists():
-            time.sleep(0.3)
-            return proc
-        time.sleep(0.1)
-    raise RuntimeError("simulator did not start")
-
-
-def use_simulator(state_dir: Path, port: int) -> str:
-    """Point the Azure endpoints of this process (and its children) at the simulator."""
-    sim_url = f"https://127.0.0.1:{port}"
-    os.environ.update(
-        AZURE_AUTHORITY_HOST=sim_url,
-        AZURE_ARM_ENDPOINT=sim_url,
-        AZURE_GRAPH_ENDPOINT=sim_url,
-        AZURE_CA_BUNDLE=str(state_dir / "ca.pem"),
-        LOG_LEVEL="WARNING",
-    )
-    return sim_url
-
-
-def tenant_specs(prefix: str, count: int, resources: int, first_id: int) -> list[dict]:
-    """Simulated tenants ``<prefix>-000``.. with one app registration and 2 subscriptions."""
-    return [
-        {
-            "name": f"{prefix}-{i:03d}",
-            "tenant_id": str(uuid.UUID(int=first_id + i)),
-            "client_id": CLIENT_ID,
-            "client_secret": SECRET,
-            "subscriptions": 2,
-            "resources": resources,
-            "seed": first_id + i,
-        }
-        for i in range(count)
-    ]
-
-
-def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    return {**os.environ, "LOG_LEVEL": "WARNING", **(extra or {})}
-
-
-def onboard_fleet(specs: list[dict]) -> list:
-    """Onboard the simulated tenants with one app registration, schedules paused.
-
-    The credential is attached afterwards so onboarding queues no first poll: the
-    benchmark decides when passes run.
-    """
-    from tenants import services
-    from tenants.models import Tenant
-
-    credential = services.save_azure_credential(
-        name="bench app", client_id=CLIENT_ID, client_secret=SECRET
-    )
-    quiet = {"polling_settings": {"enabled": False, "interval_minutes": 60, "page_size": 1000}}
-    ids = [
-        services.onboard_tenant(
-            name=spec["name"],
-            slug=spec["name"],
-            azure_tenant_id=spec["tenant_id"],
-            actor="bench",
-            settings_overrides=quiet,
-        ).pk
-        for spec in specs
-    ]
-    Tenant.objects.filter(pk__in=ids).update(azure_credential=credential)
-    return list(
-        Tenant.objects.filter(pk__in=ids).select_related("azure_credential").order_by("slug")
-    )
-
-
-def start_worker(concurrency: int, extra: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "driftdetector",
-            "worker",
-            "-Q",
-            "poll",
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "WARNING",
-            "-n",
-            f"bench-{uuid.uuid4().hex[:6]}@%h",
-        ],
-        cwd=ROOT,
-        env=worker_env(extra),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def cpu_seconds(*procs: subprocess.Popen | None) -> float:
-    """User+system CPU of processes and their children so far (simulator, Celery worker)."""
-    import psutil
-
-    total = 0.0
-    for proc in procs:
-        if proc is None:
-            continue
-        try:
-            parent = psutil.Process(proc.pid)
-            for p in [parent, *parent.children(recursive=True)]:
-                times = p.cpu_times()
-                total += times.user + times.system
-        except psutil.NoSuchProcess:
-            continue
-    return total
-
-
-def run_phase(name: str, tenants: list, trigger: str) -> dict[str, float]:
-    """Send one poll task per tenant; wait (one query on TenantStatus) until every pass is done."""
-    from django.utils import timezone
-    from django_tenants.utils import tenant_context
-
-    from configurations.models import PollRun
-    from tenants.models import TenantStatus
-    from tenants.services import request_poll
-
-    since = timezone.now()
-    started = time.perf_counter()
-    for tenant in tenants:
-        request_poll(tenant, trigger=trigger)  # no transaction here: sent at once
-    ids = [t.pk for t in tenants]
-    while TenantStatus.objects.filter(tenant_id__in=ids, last_poll_at__gte=since).count() < len(
-        ids
-    ):
-        time.sleep(0.2)
-        if time.perf_counter() - started > 1800:
-            raise RuntimeError(f"{name}: passes still running after 30 min")
-    elapsed = time.perf_counter() - started
-    seen = 0
-    statuses: dict[str, int] = {}
-    for tenant in tenants:
-        with tenant_context(tenant):
-            run = PollRun.objects.filter(trigger=trigger).first()
-        seen += run.seen
-        statuses[run.status] = statuses.get(run.status, 0) + 1
-    log(f"{name}: {seen} resources in {elapsed:.1f}s = {seen / elapsed:.0f}/s {statuses}")
-    return {"seen": seen, "seconds": elapsed, "rps": seen / elapsed}
+from _fleet import (
+    CLIENT_ID,
+    SECRET,
+    cpu_seconds,
+    log,
+    onboard_fleet,
+    run_phase,
+    start_simulator,
+    start_worker,
+    tenant_specs,
+    use_simulator,
+    worker_env,
+)
 
 
 def rss_probe(slug: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 from django.conf import settings
 from django.core.management import call_command
@@ -22,10 +23,14 @@ def template_schema_name() -> str:
     return settings.TENANT_BASE_SCHEMA
 
 
-def known_migrations() -> set[tuple[str, str]]:
-    """Every (app, migration) pair in the project; a migrated tenant schema records them all."""
+@cache
+def known_migrations() -> frozenset[tuple[str, str]]:
+    """Every (app, migration) pair in the project; a migrated tenant schema records them all.
+
+    Read once per process (the migration files do not change under a running process;
+    building the graph cost every onboarding about 20 ms)."""
     loader = MigrationLoader(None, ignore_no_migrations=True, load=True)
-    return set(loader.graph.nodes)
+    return frozenset(loader.graph.nodes)
 
 
 def applied_migrations(schema_names: Iterable[str]) -> dict[str, set[tuple[str, str]]]:
@@ -138,6 +143,36 @@ def _template_ddl(template: str) -> list[str]:
     return statements
 
 
+#: The template's DDL per (template, migration state), read once per process: reading it
+#: scans pg_class/pg_constraint/pg_index, which grow with every tenant schema (20 ms at
+#: 50 tenants, 140 ms at 420), while the template itself only changes by migration.
+_ddl_cache: dict[tuple[str, tuple[int, int]], list[str]] = {}
+
+
+def _template_state(template: str) -> tuple[int, int]:
+    """(rows, highest id) of the template's ``django_migrations``: changes with every
+    migration applied to the template, so it keys the DDL cache."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), coalesce(max(id), 0) FROM {quote(template)}.django_migrations"  # noqa: S608
+        )
+        count, highest = cursor.fetchone()
+    return int(count), int(highest)
+
+
+def template_ddl(template: str) -> list[str]:
+    """The statements that recreate the template's tables (see ``_template_ddl``), cached
+    until the template's migration state changes."""
+    key = (template, _template_state(template))
+    statements = _ddl_cache.get(key)
+    if statements is None:
+        statements = _template_ddl(template)
+        _ddl_cache.clear()
+        _ddl_cache[key] = statements
+    return statements
+
+
 def clone_template_into(schema_name: str) -> None:
     """Create ``schema_name`` as a copy of the template schema's tables and migration records.
 
@@ -147,7 +182,8 @@ def clone_template_into(schema_name: str) -> None:
     transactional), so a failure later in onboarding removes the schema too.
 
     This replaces django-tenants' ``clone_schema`` SQL function, whose catalog scans
-    grow with the number of schemas in the database (0.06 s at 10 tenants, 0.19 s at 200).
+    grow with the number of schemas in the database (0.06 s at 10 tenants, 0.19 s at 200);
+    the template's DDL is read once per process and migration state (``template_ddl``).
     """
     if schema_name == get_public_schema_name():
         raise ValueError("the public schema cannot be cloned into")
@@ -157,12 +193,12 @@ def clone_template_into(schema_name: str) -> None:
     quote = connection.ops.quote_name
     template = template_schema_name()
     with transaction.atomic():
-        statements = _template_ddl(template)
+        statements = template_ddl(template)
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE SCHEMA {quote(schema_name)}")
             cursor.execute(f"SET LOCAL search_path TO {quote(schema_name)}, public")
-            for statement in statements:
-                cursor.execute(statement)
+            # One round trip for the whole DDL (no parameters, so psycopg sends it as is).
+            cursor.execute(";\n".join(statements))
             copy_migrations = (  # identifiers only, quoted
                 f"INSERT INTO {quote(schema_name)}.django_migrations (app, name, applied) "  # noqa: S608
                 f"SELECT app, name, applied FROM {quote(template)}.django_migrations ORDER BY id"

@@ -89,33 +89,65 @@ def trend_change(series: list[int | None]) -> int:
 
 
 def finding_trends(tenant_ids: list[int], days: int = TREND_DAYS) -> dict[int, list[int | None]]:
-    """Open findings (all severities) per day over the last ``days`` days, per tenant."""
+    """Open findings (all severities) per day over the last ``days`` days, per tenant.
+
+    A day without a point carries the previous value forward (as ``charts.daily_series``);
+    days before a tenant's first point are None. Reads the points' stored ``total``
+    through a plain cursor: at 1,000 tenants that is 30,000 rows, and per-row JSON
+    extraction and the ORM's converters were most of the fleet page's time.
+    """
+    from django.db import connection
     from django.utils import timezone
 
-    from tenants.charts import daily_series
     from tenants.models import FindingTrendPoint
 
     today = timezone.localdate()
-    by_tenant: dict[int, dict] = {tenant_id: {} for tenant_id in tenant_ids}
-    # Summed in PostgreSQL (decoding thousands of JSON documents in Python is the slow part).
-    from django.db.models import IntegerField, Value
-    from django.db.models.fields.json import KT
-    from django.db.models.functions import Cast, Coalesce
-
-    total = sum(
-        (Coalesce(Cast(KT(f"open_findings__{s}"), IntegerField()), Value(0)) for s in SEVERITIES),
-        start=Value(0),
-    )
-    rows = (
+    first = today - timedelta(days=days - 1)
+    query = (
         FindingTrendPoint.objects.filter(
-            tenant_id__in=tenant_ids, day__gt=today - timedelta(days=days + 30)
+            tenant_id__in=tenant_ids, day__gt=today - timedelta(days=days + 30), day__lte=today
         )
-        .annotate(total=total)
+        .order_by("tenant_id", "day")
         .values_list("tenant_id", "day", "total")
     )
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    series: dict[int, list[int | None]] = {tenant_id: [None] * days for tenant_id in tenant_ids}
+    values: list[int | None] = []
+    current, last, position = None, None, 0
     for tenant_id, day, count in rows:
-        by_tenant[tenant_id][day] = count
-    return {tenant_id: daily_series(points, today, days) for tenant_id, points in by_tenant.items()}
+        if tenant_id != current:
+            values[position:] = [last] * (days - position)  # finish the previous tenant
+            values, current, last, position = series[tenant_id], tenant_id, None, 0
+        offset = (day - first).days
+        if offset > position:
+            values[position:offset] = [last] * (offset - position)
+            position = offset
+        last = count
+    values[position:] = [last] * (days - position)
+    return series
+
+
+def poll_schedules() -> dict[str, tuple[str, bool]]:
+    """PeriodicTask name -> (interval in words, enabled) of every tenant's polling task,
+    read as values (1,000 model instances and their translated ``str()`` were a tenth of
+    the fleet page)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    words: dict[tuple[int, str], str] = {}
+    schedules = {}
+    for name, enabled, every, period in PeriodicTask.objects.filter(
+        name__startswith="poll-tenant:"
+    ).values_list("name", "enabled", "interval__every", "interval__period"):
+        text = "not scheduled"
+        if every is not None:
+            if (every, period) not in words:
+                words[(every, period)] = str(IntervalSchedule(every=every, period=period))
+            text = words[(every, period)]
+        schedules[name] = (text, bool(enabled))
+    return schedules
 
 
 def fleet_trend(trends: dict[int, list[int | None]], days: int = TREND_DAYS) -> list[int | None]:
@@ -129,35 +161,26 @@ def fleet_trend(trends: dict[int, list[int | None]], days: int = TREND_DAYS) -> 
 
 
 def fleet_rows(order: str = "name") -> list[dict]:
-    """One row per customer tenant for the fleet page: identity, schedule, poll state, open
-    drift by severity and its 30-day trend, sorted by ``order`` (a FLEET_SORT_KEYS name,
-    ``-`` for descending; unknown names sort by name)."""
-    from django_celery_beat.models import PeriodicTask
-
-    from tenants.charts import polyline_points
-
-    tasks = {
-        task.name: task
-        for task in PeriodicTask.objects.filter(name__startswith="poll-tenant:").select_related(
-            "interval"
-        )
-    }
+    """One row per customer tenant for the fleet page and API: identity, schedule, poll
+    state, open drift by severity and its 30-day trend, sorted by ``order`` (a
+    FLEET_SORT_KEYS name, ``-`` for descending; unknown names sort by name). The SVG of
+    a row's trend is drawn by ``with_trend_chart`` for the rows a page shows."""
+    schedules = poll_schedules()
     rows = []
     for tenant in customer_tenants().select_related("status").order_by("name"):
-        task = tasks.get(f"poll-tenant:{tenant.slug}")
+        every, enabled = schedules.get(f"poll-tenant:{tenant.slug}", ("not scheduled", False))
         rows.append(
             {
                 "tenant": tenant,
                 "status": getattr(tenant, "status", None),
-                "poll_every": str(task.interval) if task and task.interval else "not scheduled",
-                "poll_enabled": bool(task and task.enabled),
+                "poll_every": every,
+                "poll_enabled": enabled,
             }
         )
     trends = finding_trends([row["tenant"].pk for row in rows])
     for row in rows:
         series = trends[row["tenant"].pk]
         row["trend"] = series
-        row["trend_points"] = polyline_points(series, 120, 28)
         row["trend_now"] = series[-1] if series else None
         row["trend_days"] = sum(1 for value in series if value is not None)
     key = order.lstrip("-")
@@ -165,3 +188,11 @@ def fleet_rows(order: str = "name") -> list[dict]:
         key, order = "name", "name"
     rows.sort(key=lambda row: _sort_value(row, key), reverse=order.startswith("-"))
     return rows
+
+
+def with_trend_chart(row: dict) -> dict:
+    """``row`` with the SVG points of its 30-day trend (drawn only for rows on screen)."""
+    from tenants.charts import polyline_points
+
+    row["trend_points"] = polyline_points(row["trend"], 120, 28)
+    return row

@@ -21,6 +21,7 @@ from tenants.api.serializers import (
     SettingsSerializer,
     TenantSerializer,
     as_drf_error,
+    fleet_row_data,
 )
 from tenants.models import AzureCredential, Tenant
 from tenants.models import Settings as TenantSettings
@@ -182,7 +183,7 @@ class FleetView(APIView):
 
     @extend_schema(responses=FleetRowSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(FleetRowSerializer(fleet_rows(), many=True).data)
+        return Response(fleet_row_data(fleet_rows()))
 
 
 class TenantSettingsView(APIView):
