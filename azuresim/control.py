@@ -163,6 +163,15 @@ def set_activity(state: SimState, req: SimRequest) -> SimResponse:
     return json_response(200, {"lag": state.activity.lag.total_seconds()})
 
 
+def set_changes(state: SimState, req: SimRequest) -> SimResponse:
+    """``PUT /_sim/changes`` ``{"lag": seconds}``: the change tables' ingestion delay."""
+    lag = float(_body(req).get("lag", state.options.changes_lag))
+    if lag < 0:
+        return _error(400, "BadLag", "lag must be >= 0 seconds")
+    state.changes.set_lag(lag)
+    return json_response(200, {"lag": state.changes.lag.total_seconds()})
+
+
 def set_graph_access(state: SimState, req: SimRequest) -> SimResponse:
     """``PUT /_sim/graph-access`` ``{"tenant_id", "permissions": [...], "premium": bool}``:
     the app's consented Graph permissions in a tenant and its Entra ID P1/P2 licence."""
