@@ -219,6 +219,15 @@ class ChangeFeed:
                 rows[:] = [item for item in rows if item.when >= cutoff]
         return row
 
+    def inject(self, tenant_id: str, row: dict[str, Any], table: str = "resourcechanges") -> None:
+        """Add a row exactly as given (fault tests: a malformed row as a bad feed would send)."""
+        now = datetime.now(UTC)
+        meta = ChangeMeta(table, CHANGE_TYPE, str(row.get("subscriptionId") or "").lower())
+        with self._lock:
+            self._rows.setdefault(tenant_id.lower(), []).append(
+                _Stored(str(row.get("id") or uuid.uuid4()).lower(), now, now, meta, row)
+            )
+
     def visible(self, tenant_id: str, now: datetime | None = None) -> list[_Stored]:
         """The tenant's rows that can be queried now, sorted by lower-cased id."""
         moment = now or datetime.now(UTC)

@@ -13,9 +13,11 @@ Safety: it holds the tenant's pass lock (a full pass and a watch never run at on
 never tombstones on absence, only a resource whose Delete change the resource query
 confirms (absent). A changed resource that is absent without a Delete (the resource
 table not caught up yet) is left for the next watch, and the watermark stays before it.
-Any Azure failure (throttled, refused, malformed page or change row) writes nothing and
-keeps the watermark, so the next watch reads the same window again; the watermark moves
-in the same transaction as the rows it covers. Full passes stay the reconciliation.
+Any Azure failure (throttled, refused, malformed page) writes nothing and keeps the
+watermark, so the next watch reads the same window again; a malformed change row is
+named in the error and keeps the watermark too (the well-formed changes are applied).
+The watermark moves in the same transaction as the rows it covers, and a complete full
+pass moves it to its own start. Full passes stay the reconciliation.
 """
 
 from __future__ import annotations
@@ -152,7 +154,8 @@ def _watch(tenant: Tenant) -> WatchOutcome:
     conn = None
     try:
         conn = open_connection(tenant)
-        records = read_changes(conn, subscriptions, since)
+        batch = read_changes(conn, subscriptions, since)
+        records = batch.records
         outcome.changes_read = len(records)
         known = set(
             ResourceChange.objects.filter(change_id__in=[r.change_id for r in records]).values_list(
@@ -176,7 +179,16 @@ def _watch(tenant: Tenant) -> WatchOutcome:
         outcome.queries = conn.stats.snapshot().get("graph_calls", 0)
         outcome.new_changes = len(fresh)
         outcome.resources_read = sum(len(p.rows) for p in pages)
-        _apply(tenant, state, watermark, now, clock, fresh, latest, wanted, pages, outcome)
+        hold = bool(batch.malformed)
+        _apply(tenant, state, watermark, now, clock, fresh, latest, wanted, pages, outcome, hold)
+        if batch.malformed:
+            error = (
+                f"{len(batch.malformed)} malformed change row(s) left for the next full pass: "
+                + "; ".join(batch.malformed[:5])
+            )
+            ChangeWatch.objects.filter(pk=state.pk).update(last_error=error[:4000])
+            outcome.detail = (outcome.detail + "; " if outcome.detail else "") + error
+            logger.warning("change watch of %s: %s", tenant.slug, error)
     except (AzureAccessError, _RejectedRows) as exc:
         if conn is not None and isinstance(exc, AzureAuthError):
             discard_connection(conn)
@@ -200,8 +212,9 @@ def _apply(
     wanted: dict[TableQuery, list[str]],
     pages: list[ResourcePage],
     outcome: WatchOutcome,
+    hold: bool,
 ) -> None:
-    """Write what the watch read and move the watermark, in one transaction."""
+    """Write what the watch read and move the watermark (unless ``hold``), in one transaction."""
     present = {
         str(row.get("id") or "").lower()
         for page in pages
@@ -215,6 +228,8 @@ def _apply(
     newest = max((r.timestamp for r in fresh), default=watermark)
     if pending:  # not in the resource table yet: read those changes again next time
         newest = min(newest, min(latest[rid].timestamp for rid in pending))
+    if hold:  # a row could not be read: its window is read again until a full pass
+        newest = watermark
     callers = _ChangeCallers(latest)
     with transaction.atomic():
         run = None

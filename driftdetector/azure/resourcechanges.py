@@ -5,8 +5,9 @@ changed resource (``targetResourceId``, ``targetResourceType``), the kind of cha
 (``changeType``: Create, Update, Delete) and ``changeAttributes`` (timestamp, changedBy,
 clientType, operation, correlationId, ...), as MicrosoftDocs/azure-docs documents in
 ``articles/governance/resource-graph/changes/get-resource-changes.md``. A row without
-those fields is refused with an error naming it, never skipped: the watch then keeps its
-watermark and reads the window again, and the next full pass reconciles the tenant.
+those fields is reported with an error naming it, never acted on: the watch applies the
+well-formed changes, keeps its watermark (so the window is read again) and the next full
+pass reconciles the tenant.
 """
 
 from __future__ import annotations
@@ -92,19 +93,32 @@ def parse_change(row: Any) -> ChangeRecord:
     )
 
 
+@dataclass(frozen=True)
+class ChangeBatch:
+    """The changes of one read: the well-formed ones and an error per malformed row."""
+
+    records: list[ChangeRecord]
+    malformed: list[str]
+
+
 def read_changes(
     conn: AzureConnection, subscriptions: Sequence[str], since: datetime
-) -> list[ChangeRecord]:
+) -> ChangeBatch:
     """Every change newer than ``since`` in the given subscriptions (all pages read).
 
-    Raises AzureAccessError (throttled, refused, malformed page or row): the caller has
-    then read nothing it may act on.
+    Raises AzureAccessError (throttled, refused, malformed page): the caller has then
+    read nothing it may act on.
     """
     query = changes_since_query(since)
     records: list[ChangeRecord] = []
+    malformed: list[str] = []
     for page in _pages(conn, subscriptions, query):
-        records.extend(parse_change(row) for row in page.rows)
-    return records
+        for row in page.rows:
+            try:
+                records.append(parse_change(row))
+            except AzureResponseError as exc:
+                malformed.append(str(exc))
+    return ChangeBatch(records, malformed)
 
 
 def read_resources(
