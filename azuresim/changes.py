@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .shapes.governance import extension_row
+
 RETENTION = timedelta(days=14)
 DEFAULT_LAG_SECONDS = 0.0
 CHANGE_TYPE = "microsoft.resources/changes"
@@ -186,24 +188,14 @@ class ChangeFeed:
         if change_type == "Update":
             properties["changes"] = changes
         table = table_for_change(resource_type)
-        row = {
-            "id": f"{target}/providers/Microsoft.Resources/changes/{change_id}",
-            "name": change_id,
-            "type": CHANGE_TYPE,
-            "tenantId": tenant_id,
-            "kind": "",
-            "location": "",
-            "resourceGroup": group.lower(),
-            "subscriptionId": parts[2].lower() if len(parts) > 2 else "",
-            "managedBy": "",
-            "sku": None,
-            "plan": None,
-            "properties": properties,
-            "tags": None,
-            "identity": None,
-            "zones": None,
-            "extendedLocation": None,
-        }
+        row = extension_row(
+            tenant_id,
+            parts[2].lower() if len(parts) > 2 else "",
+            f"{target}/providers/Microsoft.Resources/changes/{change_id}",
+            CHANGE_TYPE,
+            properties,
+            resource_group=group.lower(),
+        )
         stored = _Stored(
             row["id"].lower(),
             moment,

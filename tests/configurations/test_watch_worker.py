@@ -30,43 +30,19 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def watched_tenant(django_db_blocker, session_tenants, make_tenant, sim, settings):
-    """A committed tenant on the simulator with a 1 s watch, collected and baselined once;
-    its full-pass PeriodicTask is disabled, so only the watch can see a change."""
-    settings.AZURE_AUTHORITY_HOST = settings.AZURE_ARM_ENDPOINT = settings.AZURE_GRAPH_ENDPOINT = (
-        sim.base_url
+def watched_tenant(django_db_blocker, committed_sim_tenant):
+    """A committed tenant on the simulator with a 1 s watch; its full-pass PeriodicTask is
+    disabled, so only the watch can see a change."""
+    tenant, _ = committed_sim_tenant(
+        "watch",
+        resources=60,
+        polling_settings={"enabled": True, "interval_minutes": 60, "watch_interval_seconds": 1},
     )
-    settings.AZURE_CA_BUNDLE = str(sim.ca_path)
-    slug = f"watch-{uuid.uuid4().hex[:6]}"
-    tenant_id = str(uuid.uuid4())
-    simulated = make_tenant(tenant_id=tenant_id, resources=60, subscriptions=1)
     with django_db_blocker.unblock():
-        credential = tenant_services.save_azure_credential(
-            name=slug, client_id=simulated["client_id"], client_secret=simulated["client_secret"]
-        )
-        tenant = tenant_services.onboard_tenant(
-            name=slug,
-            slug=slug,
-            azure_tenant_id=tenant_id,
-            actor="tests",
-            settings_overrides={
-                "polling_settings": {
-                    "enabled": True,
-                    "interval_minutes": 60,
-                    "watch_interval_seconds": 1,
-                }
-            },
-        )
-        tenant.azure_credential = credential
-        tenant.save(update_fields=["azure_credential"])
         PeriodicTask.objects.filter(name=tenant_services.polling_task_name(tenant)).update(
             enabled=False
         )
-    yield tenant
-    with django_db_blocker.unblock():
-        PeriodicTask.objects.filter(name=tenant_services.polling_task_name(tenant)).delete()
-        tenant.delete(force_drop=True)
-        credential.delete()
+    return tenant
 
 
 def test_a_change_becomes_a_finding_through_beat_and_worker_without_a_full_pass(
