@@ -203,14 +203,14 @@ def source_hash(row: dict[str, Any]) -> str:
 
 
 @dataclass
-class _PassState:
+class PassState:
     """What a pass accumulates across pages: ids of the resources it saw, rejected rows."""
 
     seen: set[int] = field(default_factory=set)
     rejected: int = 0
 
 
-def _raw_rows_by_id(rows: list[Any], state: _PassState) -> dict[str, tuple[dict[str, Any], str]]:
+def _raw_rows_by_id(rows: list[Any], state: PassState) -> dict[str, tuple[dict[str, Any], str]]:
     """A page's raw rows by lower-cased id, each with its source hash; id-less rows rejected."""
     by_id: dict[str, tuple[dict[str, Any], str]] = {}
     for row in rows:
@@ -239,13 +239,13 @@ def _stored_state(resource_ids: list[str]) -> list[tuple[str, int, str, str, Any
         return cursor.fetchall()
 
 
-def _write_page(
+def write_page(
     run: PollRun,
     page: ResourcePage,
     callers: Attribution,
     now: datetime,
     options: PassOptions,
-    state: _PassState,
+    state: PassState,
 ) -> None:
     """Store one page in one transaction: only new, changed or restored resources are written.
 
@@ -567,7 +567,7 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
         subscriptions: list[str] = []
         scope = _Scope({}, [], set())
         conn = None
-        state = _PassState()
+        state = PassState()
         status, error = PollRun.Status.FAILED, "the pass was interrupted"
         try:
             conn = open_connection(tenant)
@@ -593,7 +593,7 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
             tainted: set[str] = set()
             for page in pages:
                 rejected_before = state.rejected
-                _write_page(run, page, callers, started, options, state)
+                write_page(run, page, callers, started, options, state)
                 if state.rejected > rejected_before:
                     tainted.add(page.table)
                 if page.batch_complete:

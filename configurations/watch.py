@@ -39,11 +39,11 @@ from configurations.services import (
     UNKNOWN_CALLER,
     WATCH_TRIGGER,
     PassOptions,
-    _PassState,
-    _write_page,
+    PassState,
     discard_connection,
     open_connection,
     tombstone,
+    write_page,
 )
 from driftdetector.azure.errors import AzureAccessError, AzureAuthError
 from driftdetector.azure.kqlquery import COLLECTION_QUERIES, TableQuery
@@ -235,9 +235,9 @@ def _apply(
         run = None
         if pages or deleted:
             run = PollRun.objects.create(started_at=now, heartbeat_at=now, trigger=WATCH_TRIGGER)
-            pass_state = _PassState()
+            pass_state = PassState()
             for page in pages:
-                _write_page(run, page, callers, now, PassOptions(trigger=WATCH_TRIGGER), pass_state)
+                write_page(run, page, callers, now, PassOptions(trigger=WATCH_TRIGGER), pass_state)
             if pass_state.rejected:
                 raise _RejectedRows(
                     f"{pass_state.rejected} changed resource(s) could not be normalised; "
