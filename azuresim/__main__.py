@@ -1,5 +1,5 @@
 """``python -m azuresim [--host H] [--port N] [--state-dir DIR] [--config FILE.json]
-[--throttling MODE] [--activity-lag SECONDS]``."""
+[--throttling MODE] [--activity-lag SECONDS] [--changes-lag SECONDS]``."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds before an Activity Log event can be queried (default 15; overrides the "
         "config)",
     )
+    parser.add_argument(
+        "--changes-lag",
+        type=float,
+        help="seconds before a change row can be queried in Resource Graph's resourcechanges "
+        "table (default 0; overrides the config)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
@@ -44,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         options.throttling = args.throttling
     if args.activity_lag is not None:
         options.activity_lag = max(0.0, args.activity_lag)
+    if args.changes_lag is not None:
+        options.changes_lag = max(0.0, args.changes_lag)
     server = SimServer(args.host, args.port, args.state_dir, options)
     apply_config(server.state, config)
     info = server.write_info()

@@ -148,6 +148,10 @@ class SimClient:
         body = {"id": resource_id, "action": action, "caller": caller}
         return self._call("POST", "actions", body)["events"]
 
+    def set_changes_lag(self, seconds: float) -> float:
+        """Set the delay before a write's row appears in Resource Graph's change tables."""
+        return float(self._call("PUT", "changes", {"lag": seconds})["lag"])
+
     def set_activity_lag(self, seconds: float) -> float:
         """Set the Activity Log ingestion delay (seconds) for events recorded from now on."""
         return float(self._call("PUT", "activity", {"lag": seconds})["lag"])

@@ -154,13 +154,23 @@ def invoke_action(state: SimState, req: SimRequest) -> SimResponse:
     return json_response(200, {"events": events})
 
 
-def set_activity(state: SimState, req: SimRequest) -> SimResponse:
-    """``PUT /_sim/activity`` ``{"lag": seconds}``: the Activity Log's ingestion delay."""
-    lag = float(_body(req).get("lag", state.options.activity_lag))
+def _set_lag(req: SimRequest, feed: Any, default: float) -> SimResponse:
+    """Set a feed's ingestion delay from ``{"lag": seconds}``."""
+    lag = float(_body(req).get("lag", default))
     if lag < 0:
         return _error(400, "BadLag", "lag must be >= 0 seconds")
-    state.activity.set_lag(lag)
-    return json_response(200, {"lag": state.activity.lag.total_seconds()})
+    feed.set_lag(lag)
+    return json_response(200, {"lag": feed.lag.total_seconds()})
+
+
+def set_activity(state: SimState, req: SimRequest) -> SimResponse:
+    """``PUT /_sim/activity`` ``{"lag": seconds}``: the Activity Log's ingestion delay."""
+    return _set_lag(req, state.activity, state.options.activity_lag)
+
+
+def set_changes(state: SimState, req: SimRequest) -> SimResponse:
+    """``PUT /_sim/changes`` ``{"lag": seconds}``: the change tables' ingestion delay."""
+    return _set_lag(req, state.changes, state.options.changes_lag)
 
 
 def set_graph_access(state: SimState, req: SimRequest) -> SimResponse:

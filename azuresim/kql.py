@@ -20,12 +20,15 @@ Evaluated::
     <table> [| union ...]                         tables: Resource Graph's documented tables
     | where <cond> [and|or <cond>...]             cond: field ==|=~|!=|!~ 'text'
                                                         field in|in~|!in|!in~ ('a', 'b')
+                                                        todatetime(field) >|>=|<|<= datetime(...)
                                                         ( cond ... )
     | order by id [asc]   (also "sort by")        results are always sorted by id
     | project f1, f2, ...                         top-level columns or dotted paths
     | take N   /  | limit N
 
 A ``where`` before a union filters only the legs before it, one after filters all legs.
+A time comparison takes the form Azure's own change-table examples use: the dynamic
+column converted with ``todatetime()`` against a ``datetime(...)`` literal (ISO 8601).
 Fields are top-level columns (type, id, name, location, resourceGroup, subscriptionId, ...)
 or dotted paths such as ``properties.allowBlobPublicAccess``. Anything else is rejected
 with a :class:`KqlError`, which the API turns into Azure's 400 error body.
@@ -36,10 +39,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 # Tables the simulator fills; the other documented tables exist but are empty here.
-TABLES = ("resources", "resourcecontainers", "authorizationresources", "policyresources")
+TABLES = (
+    "resources",
+    "resourcecontainers",
+    "authorizationresources",
+    "policyresources",
+    "resourcechanges",
+    "resourcecontainerchanges",
+)
+CHANGE_TABLES = frozenset({"resourcechanges", "resourcecontainerchanges"})
 DOCUMENTED_TABLES = frozenset(
     {
         *TABLES,
@@ -111,7 +123,8 @@ SIMULATOR_ONLY = "NotSupportedBySimulator"
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<num>\d+)"
-    r"|(?P<op>!in~|in~|==|=~|!=|!~|[|(),=])"
+    r"|(?P<dt>datetime\(\s*[0-9][0-9:.TZ +-]*\))"
+    r"|(?P<op>!in~|in~|==|=~|!=|!~|>=|<=|[|(),=<>])"
     r"|(?P<ident>(?:mv|project)-[a-z]+|!?[A-Za-z_$][A-Za-z0-9_.$]*))"
 )
 
@@ -493,6 +506,8 @@ class _Parser:
             inner = self.expression()
             self.take("op", ")")
             return inner
+        if self.at_word("todatetime"):
+            return self.time_condition()
         column = self.take("ident").value
         self.fields.append(column)
         op_tok = self.peek()
@@ -513,6 +528,26 @@ class _Parser:
         else:
             raise self.fail("a comparison operator (==, =~, !=, !~, in, in~)")
         return _condition(column, op.replace("!=", "!in").replace("==", "in"), literals)
+
+    def time_condition(self) -> Predicate:
+        """``todatetime(field) >|>=|<|<= datetime(<ISO 8601>)``."""
+        self.i += 1
+        self.take("op", "(")
+        column = self.take("ident").value
+        self.fields.append(column)
+        self.take("op", ")")
+        op_tok = self.peek()
+        if op_tok is None or op_tok.value not in (">", ">=", "<", "<="):
+            raise self.fail("a time comparison (>, >=, <, <=)")
+        self.i += 1
+        lit = self.peek()
+        if lit is None or lit.kind != "dt":
+            raise self.fail("a datetime(...) literal")
+        self.i += 1
+        bound = parse_datetime(lit.value[lit.value.index("(") + 1 : -1].strip())
+        if bound is None:
+            raise KqlError(f"'{lit.value}' is not a valid datetime literal", lit.pos, lit.value)
+        return _time_condition(column, op_tok.value, bound)
 
     def literal(self) -> str:
         tok = self.take("str")
@@ -540,6 +575,40 @@ def _condition(column: str, op: str, literals: list[str]) -> Predicate:
         else:
             value = field_value(get_row(), column)
         return _compare(value, op, literals)
+
+    return predicate
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """An ISO 8601 instant (naive means UTC; up to 7 fractional digits, as Kusto's)."""
+    text = text.strip().replace(" ", "T", 1)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    head, dot, tail = text.partition(".")
+    if dot:
+        digits = len(tail) - len(tail.lstrip("0123456789"))
+        tail = tail[: min(digits, 6)] + tail[digits:]
+        text = f"{head}.{tail}" if digits else head + tail
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _time_condition(column: str, op: str, bound: datetime) -> Predicate:
+    def predicate(key: str, meta: Any, get_row: RowGetter) -> bool:
+        value = field_value(get_row(), column)
+        moment = parse_datetime(value) if isinstance(value, str) else None
+        if moment is None:  # todatetime() of a non-date is null; null compares false
+            return False
+        if op == ">":
+            return moment > bound
+        if op == ">=":
+            return moment >= bound
+        if op == "<":
+            return moment < bound
+        return moment <= bound
 
     return predicate
 

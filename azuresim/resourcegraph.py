@@ -152,6 +152,47 @@ class _Scan:
         )
 
 
+class _ChangeScan:
+    """Evaluates a query of a change table (resourcechanges, resourcecontainerchanges).
+
+    The rows visible now (after the ingestion lag, within the 14 days kept) of the
+    caller's tenant and subscriptions, sorted by lower-cased id like every other table.
+    """
+
+    def __init__(
+        self, state: SimState, tenant_id: str, query: kql.Query, subscriptions: set[str]
+    ) -> None:
+        self.query = query
+        rows = state.changes.visible(tenant_id)
+        table = query.tables[0]
+        self.rows = [
+            r
+            for r in rows
+            if r.meta.table == table
+            and r.meta.subscription in subscriptions
+            and (query.where is None or query.where(r.key, r.meta, lambda r=r: r.row))
+        ]
+        self.by_key = {r.key: r for r in self.rows}
+
+    def total(self, fingerprint: str) -> int:
+        count = len(self.rows)
+        return count if self.query.limit is None else min(count, self.query.limit)
+
+    def page(self, after: str | None, top: int) -> tuple[list[str], bool]:
+        keys = [r.key for r in self.rows if after is None or r.key > after]
+        return keys[:top], len(keys) > top
+
+    def body(self, key: str) -> bytes:
+        row = self.by_key[key].row
+        if self.query.withsource is not None:
+            row = {**row, self.query.withsource: self.query.labels.get(self.query.tables[0])}
+        if self.query.project is None:
+            return dumps(row)
+        return dumps(
+            {name.replace(".", "_"): kql.field_value(row, name) for name in self.query.project}
+        )
+
+
 def query_resources(state: SimState, req: SimRequest) -> SimResponse:
     """Run a Resource Graph query for the caller's tenant and return one page."""
     principal = authenticate(state, req)
@@ -227,7 +268,11 @@ def query_resources(state: SimState, req: SimRequest) -> SimResponse:
         faulted.headers = {**headers, **faulted.headers}
         return faulted
     started = time.perf_counter()
-    scan = _Scan(estate, query, set(subscriptions))
+    scan: _Scan | _ChangeScan
+    if query.tables[0] in kql.CHANGE_TABLES:
+        scan = _ChangeScan(state, principal.tenant_id, query, set(subscriptions))
+    else:
+        scan = _Scan(estate, query, set(subscriptions))
     if query.limit is not None:
         top = max(0, min(top, query.limit - served))
     keys, more = scan.page(after, top) if top else ([], False)

@@ -44,6 +44,7 @@ _ROUTES: list[tuple[str, str, Handler, str]] = [
     ("DELETE", r"/_sim/resources", control.delete_resource, "control"),
     ("POST", r"/_sim/actions", control.invoke_action, "control"),
     ("PUT", r"/_sim/activity", control.set_activity, "control"),
+    ("PUT", r"/_sim/changes", control.set_changes, "control"),
     ("PUT", r"/_sim/graph-access", control.set_graph_access, "control"),
     ("GET", r"/_sim/faults", control.list_faults, "control"),
     ("POST", r"/_sim/faults", control.add_fault, "control"),

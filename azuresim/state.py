@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .activitylog import DEFAULT_LAG_SECONDS, ActivityLog, Caller
+from .changes import ChangeFeed
 from .estate import SHARED_BUDGET, ByteBudget, Estate
 from .faults import FaultBook
 from .msgraph import AuditFeed, GraphAccess
@@ -31,11 +32,18 @@ class SimOptions:
     policy_evaluation_seconds: int = 60
     # Seconds between an Activity Log event and the moment it can be queried.
     activity_lag: float = DEFAULT_LAG_SECONDS
+    # Seconds between a write and its row in Resource Graph's change tables.
+    changes_lag: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SimOptions:
         """Pick the known keys from a config mapping."""
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def _client(caller: Any) -> str:
+    """The clientType a control-API caller names (``{"upn": ..., "client_type": ...}``)."""
+    return str(caller.get("client_type") or "") if isinstance(caller, dict) else ""
 
 
 class SimState:
@@ -48,6 +56,7 @@ class SimState:
         self.faults = FaultBook()
         self.throttle = Throttle(self.options.throttling)
         self.activity = ActivityLog(self.options.activity_lag)
+        self.changes = ChangeFeed(self.options.changes_lag)
         self.graph_access = GraphAccess()
         self.audit_feed = AuditFeed()
         self.requests: Counter[str] = Counter()
@@ -79,6 +88,7 @@ class SimState:
             for sid in estate.subscription_ids:
                 self._sub_owner.pop(sid, None)
             self.activity.forget(estate.subscription_ids)
+            self.changes.forget(tenant_id)
             self.audit_feed.forget(tenant_id)
             estate.release()
             return True
@@ -111,8 +121,10 @@ class SimState:
         """Create a resource and record the write in the Activity Log."""
         estate = self.estate_for_resource(str(body.get("id", "")))
         stored = estate.create(body)
-        self.activity.record(
-            estate.spec.tenant_id, stored["id"], "write", Caller.from_value(caller)
+        who = Caller.from_value(caller)
+        self.activity.record(estate.spec.tenant_id, stored["id"], "write", who)
+        self.changes.record(
+            estate.spec.tenant_id, "Create", None, stored, who, client_type=_client(caller)
         )
         return stored
 
@@ -121,9 +133,12 @@ class SimState:
     ) -> dict[str, Any]:
         """Merge-patch a resource and record the write in the Activity Log."""
         estate = self.estate_for_resource(resource_id)
+        before = estate.row(resource_id.lower())
         stored = estate.patch(resource_id.lower(), patch)
-        self.activity.record(
-            estate.spec.tenant_id, stored["id"], "write", Caller.from_value(caller)
+        who = Caller.from_value(caller)
+        self.activity.record(estate.spec.tenant_id, stored["id"], "write", who)
+        self.changes.record(
+            estate.spec.tenant_id, "Update", before, stored, who, client_type=_client(caller)
         )
         return stored
 
@@ -155,8 +170,10 @@ class SimState:
         """Delete a resource and record the delete in the Activity Log."""
         estate = self.estate_for_resource(resource_id)
         removed = estate.delete(resource_id.lower())
-        self.activity.record(
-            estate.spec.tenant_id, removed["id"], "delete", Caller.from_value(caller)
+        who = Caller.from_value(caller)
+        self.activity.record(estate.spec.tenant_id, removed["id"], "delete", who)
+        self.changes.record(
+            estate.spec.tenant_id, "Delete", removed, None, who, client_type=_client(caller)
         )
         return removed
 
@@ -172,6 +189,8 @@ class SimState:
         self.throttle = Throttle(self.options.throttling)
         self.activity.clear()
         self.activity.set_lag(self.options.activity_lag)
+        self.changes.clear()
+        self.changes.set_lag(self.options.changes_lag)
         self.graph_access.clear()
         self.audit_feed.clear()
         self.requests.clear()

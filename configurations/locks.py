@@ -1,4 +1,8 @@
-"""A Redis lock per tenant so two collection passes of one tenant never overlap."""
+"""A Redis lock per tenant so two collection passes (full or watch) of one tenant never overlap.
+
+The lock's token says which kind of pass holds it (``pass`` or ``watch``), so a full pass
+that finds a short watch running can come back a few seconds later instead of being lost.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,11 @@ from django.conf import settings
 
 
 class PassAlreadyRunning(RuntimeError):
-    """Another pass of this tenant holds the lock."""
+    """Another pass of this tenant holds the lock; ``holder`` is its kind (pass, watch)."""
+
+    def __init__(self, message: str, holder: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 @cache
@@ -32,16 +40,19 @@ class TenantPassLock:
     pass then takes it and marks the dead pass failed.
     """
 
-    def __init__(self, schema_name: str, ttl: float | None = None) -> None:
+    def __init__(self, schema_name: str, ttl: float | None = None, kind: str = "pass") -> None:
         self.ttl = ttl or settings.POLL_LOCK_TTL_SECONDS
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
-        self._lock = lock_client().lock(
-            f"driftdetector:poll-lock:{schema_name}", timeout=self.ttl, blocking=False
-        )
+        self.owner = f"{kind}|{socket.gethostname()}:{os.getpid()}"
+        self.name = f"driftdetector:poll-lock:{schema_name}"
+        self._lock = lock_client().lock(self.name, timeout=self.ttl, blocking=False)
 
     def __enter__(self) -> TenantPassLock:
         if not self._lock.acquire(blocking=False, token=self.owner.encode()):
-            raise PassAlreadyRunning("a collection pass of this tenant is already running")
+            token = lock_client().get(self.name) or b""
+            holder = token.decode(errors="replace").partition("|")[0] if b"|" in token else "pass"
+            raise PassAlreadyRunning(
+                f"a collection pass ({holder}) of this tenant is already running", holder
+            )
         return self
 
     def extend(self) -> None:

@@ -98,6 +98,12 @@ class ConfigurationHistory(models.Model):
     changed_at = models.DateTimeField(db_index=True)
     change_type = models.CharField(max_length=10, choices=ChangeType.choices)
     changed_by = models.CharField(max_length=255, default="unknown")
+    client_type = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The client Azure names for the change (Azure Portal, an app id, ...), when "
+        "the change watch saw it.",
+    )
     poll_run = models.ForeignKey(
         PollRun, null=True, on_delete=models.SET_NULL, related_name="changes"
     )
@@ -113,3 +119,30 @@ class ConfigurationHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.change_type} {self.configuration_id} @ {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ResourceChange(models.Model):
+    """One row of Azure's ``resourcechanges`` table the change watch has acted on.
+
+    Its id makes the watch's overlapping reads idempotent: a change already here is not
+    read again. Kept as long as Azure keeps changes (14 days), then purged.
+    """
+
+    change_id = models.CharField(max_length=1200, unique=True, help_text="Lower-cased row id.")
+    resource_id = models.CharField(max_length=1024, db_index=True)
+    change_type = models.CharField(max_length=10)
+    changed_at = models.DateTimeField(db_index=True)
+    changed_by = models.CharField(max_length=255, blank=True)
+    client_type = models.CharField(max_length=100, blank=True)
+    operation = models.CharField(max_length=200, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    poll_run = models.ForeignKey(
+        PollRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="resource_changes"
+    )
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.change_type} {self.resource_id} @ {self.changed_at:%Y-%m-%d %H:%M:%S}"

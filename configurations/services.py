@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from django.conf import settings
@@ -44,12 +44,14 @@ from driftdetector.azure.resourcegraph import (
     iter_resource_pages,
     list_subscriptions,
 )
-from tenants.models import Tenant, TenantStatus
+from tenants.models import ChangeWatch, Tenant, TenantStatus
 from tenants.selectors import current_settings
 
 logger = logging.getLogger(__name__)
 
 UNKNOWN_CALLER = "unknown"
+# PollRun.trigger of the change watch's runs (full passes: schedule, onboarding, manual, ...).
+WATCH_TRIGGER = "watch"
 CALLER_LOOKBACK = timedelta(days=1)
 CALLER_WINDOW_SLACK = timedelta(minutes=10)
 
@@ -143,6 +145,16 @@ def mark_abandoned_runs() -> int:
     )
 
 
+class Attribution(Protocol):
+    """Who made the changes a pass writes: the history row's caller and client."""
+
+    def caller(self, subscription_id: str, resource_id: str) -> str:
+        """The Azure caller of the change, or UNKNOWN_CALLER."""
+
+    def client(self, resource_id: str) -> str:
+        """The client Azure names for the change, or ""."""
+
+
 class _CallerLookup:
     """Activity Log callers per subscription, fetched once per pass and only when needed."""
 
@@ -164,6 +176,10 @@ class _CallerLookup:
                 logger.warning("activity log unavailable: %s", exc)
                 self._by_subscription[subscription_id] = {}
         return self._by_subscription[subscription_id].get(resource_id, UNKNOWN_CALLER)
+
+    def client(self, resource_id: str) -> str:
+        """The Activity Log does not name the client."""
+        return ""
 
 
 def _naive_differs(stored_configs: dict[int, dict[str, Any]]) -> Callable[..., bool]:
@@ -187,14 +203,14 @@ def source_hash(row: dict[str, Any]) -> str:
 
 
 @dataclass
-class _PassState:
+class PassState:
     """What a pass accumulates across pages: ids of the resources it saw, rejected rows."""
 
     seen: set[int] = field(default_factory=set)
     rejected: int = 0
 
 
-def _raw_rows_by_id(rows: list[Any], state: _PassState) -> dict[str, tuple[dict[str, Any], str]]:
+def _raw_rows_by_id(rows: list[Any], state: PassState) -> dict[str, tuple[dict[str, Any], str]]:
     """A page's raw rows by lower-cased id, each with its source hash; id-less rows rejected."""
     by_id: dict[str, tuple[dict[str, Any], str]] = {}
     for row in rows:
@@ -223,13 +239,13 @@ def _stored_state(resource_ids: list[str]) -> list[tuple[str, int, str, str, Any
         return cursor.fetchall()
 
 
-def _write_page(
+def write_page(
     run: PollRun,
     page: ResourcePage,
-    callers: _CallerLookup,
+    callers: Attribution,
     now: datetime,
     options: PassOptions,
-    state: _PassState,
+    state: PassState,
 ) -> None:
     """Store one page in one transaction: only new, changed or restored resources are written.
 
@@ -312,7 +328,7 @@ def _current_fields(item: collection.Observed, now: datetime) -> dict[str, Any]:
 
 
 def _store_plan(
-    run: PollRun, plan: collection.PagePlan, callers: _CallerLookup, now: datetime
+    run: PollRun, plan: collection.PagePlan, callers: Attribution, now: datetime
 ) -> list[int]:
     """Bulk-write a page's plan (rows and history); returns the ids of created rows."""
     changed_pairs = plan.updated + plan.restored
@@ -355,6 +371,7 @@ def _store_plan(
             changed_at=now,
             change_type=ConfigurationHistory.ChangeType.CREATED,
             changed_by=callers.caller(item.subscription_id, item.resource_id),
+            client_type=callers.client(item.resource_id),
             poll_run=run,
         )
         for row, item in zip(created_rows, plan.created, strict=True)
@@ -371,6 +388,7 @@ def _store_plan(
                 changed_at=now,
                 change_type=change_type,
                 changed_by=callers.caller(item.subscription_id, item.resource_id),
+                client_type=callers.client(item.resource_id),
                 poll_run=run,
             )
             for stored_row, item in pairs
@@ -460,10 +478,19 @@ def _tombstone_missing(
         for pk, subscription, resource_type in candidates.iterator(chunk_size=5000)
         if pk not in seen and subscription in scope.get(covering(resource_type) or "", ())
     ]
-    for start in range(0, len(missing), 1000):
-        batch = missing[start : start + 1000]
+    tombstone(run, [(pk, UNKNOWN_CALLER, "") for pk in missing], now)
+    return len(missing)
+
+
+def tombstone(run: PollRun, rows: list[tuple[int, str, str]], now: datetime) -> int:
+    """Mark (pk, caller, client) rows deleted with a history row each, 1,000 per transaction."""
+    for start in range(0, len(rows), 1000):
+        batch = rows[start : start + 1000]
+        attribution = {pk: (caller, client) for pk, caller, client in batch}
         with transaction.atomic():
-            configs = Configuration.objects.filter(pk__in=batch).values_list("pk", "config_data")
+            configs = Configuration.objects.filter(pk__in=list(attribution)).values_list(
+                "pk", "config_data"
+            )
             ConfigurationHistory.objects.bulk_create(
                 [
                     ConfigurationHistory(
@@ -472,15 +499,18 @@ def _tombstone_missing(
                         new_config=None,
                         changed_at=now,
                         change_type=ConfigurationHistory.ChangeType.DELETED,
-                        changed_by=UNKNOWN_CALLER,
+                        changed_by=attribution[pk][0],
+                        client_type=attribution[pk][1],
                         poll_run=run,
                     )
                     for pk, config in configs
                 ]
             )
-            Configuration.objects.filter(pk__in=batch).update(deleted_at=now, last_updated=now)
+            Configuration.objects.filter(pk__in=list(attribution)).update(
+                deleted_at=now, last_updated=now
+            )
             PollRun.objects.filter(pk=run.pk).update(deleted=F("deleted") + len(batch))
-    return len(missing)
+    return len(rows)
 
 
 def _fill_late_callers(conn: azure_clients.AzureConnection) -> None:
@@ -491,6 +521,12 @@ def _fill_late_callers(conn: azure_clients.AzureConnection) -> None:
         fill_late_callers(conn=conn, now=timezone.now())
     except Exception:  # attribution is best effort; the pass itself succeeded
         logger.exception("filling late callers failed")
+
+
+def _advance_watch(tenant: Tenant, started: datetime) -> None:
+    """A complete pass has stored every change made before it started: the change watch
+    need not look further back than that (its overlap still re-reads late arrivals)."""
+    ChangeWatch.objects.filter(tenant=tenant, watermark__lt=started).update(watermark=started)
 
 
 def _record_status(tenant: Tenant, run: PollRun) -> None:
@@ -531,7 +567,7 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
         subscriptions: list[str] = []
         scope = _Scope({}, [], set())
         conn = None
-        state = _PassState()
+        state = PassState()
         status, error = PollRun.Status.FAILED, "the pass was interrupted"
         try:
             conn = open_connection(tenant)
@@ -539,6 +575,7 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
             subscriptions = scope.queried
             last_ok = (
                 PollRun.objects.filter(status=PollRun.Status.SUCCEEDED)
+                .exclude(trigger=WATCH_TRIGGER)
                 .order_by("-started_at")
                 .values_list("started_at", flat=True)
                 .first()
@@ -556,7 +593,7 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
             tainted: set[str] = set()
             for page in pages:
                 rejected_before = state.rejected
-                _write_page(run, page, callers, started, options, state)
+                write_page(run, page, callers, started, options, state)
                 if state.rejected > rejected_before:
                     tainted.add(page.table)
                 if page.batch_complete:
@@ -574,6 +611,7 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
                 raise _RejectedRows(f"{state.rejected} malformed resource(s) skipped")
             status, error = PollRun.Status.SUCCEEDED, ""
             _fill_late_callers(conn)
+            _advance_watch(tenant, started)
         except (AzureAccessError, CollectionConfigError, _RejectedRows) as exc:
             run.refresh_from_db()
             fatal = isinstance(exc, AzureAuthError | CollectionConfigError) or not run.pages

@@ -293,6 +293,18 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TIMEZONE = TIME_ZONE
 
+# Change watch (configurations/watch.py): a sweep every WATCH_SWEEP_SECONDS sends each due
+# tenant's watch; it re-reads WATCH_OVERLAP_SECONDS before its watermark (late changes);
+# a full pass that meets a running watch comes back WATCH_DEFER_SECONDS later.
+WATCH_SWEEP_SECONDS = env.float("WATCH_SWEEP_SECONDS", default=5.0)
+WATCH_OVERLAP_SECONDS = env.int("WATCH_OVERLAP_SECONDS", default=600)
+WATCH_DEFER_SECONDS = env.float("WATCH_DEFER_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE["watch-sweep"] = {
+    "task": "configurations.tasks.schedule_watches",
+    "schedule": WATCH_SWEEP_SECONDS,
+    "options": {"queue": "poll", "expire_seconds": max(1, int(WATCH_SWEEP_SECONDS))},
+}
+
 # Audit trail: Graph sign-ins / directory audits per tenant, and shipping to Elasticsearch.
 AUDIT_SWEEP_SECONDS = env.float("AUDIT_SWEEP_SECONDS", default=30.0)
 AUDIT_OVERLAP_MINUTES = env.int("AUDIT_OVERLAP_MINUTES", default=30)

@@ -593,7 +593,8 @@ def evaluate_poll_run(*, poll_run_id: int) -> list[int]:
     if not rules:
         return []
     depth = max(r.poll_failing_passes for r in rules) + 1
-    recent = list(poll_runs().filter(pk__lte=poll_run_id)[:depth])
+    # Full passes only: the change watch's runs say nothing about collection failing.
+    recent = list(poll_runs().filter(pk__lte=poll_run_id).exclude(trigger="watch")[:depth])
     if not recent or recent[0].pk != poll_run_id:
         return []
     failed = 0

@@ -6,7 +6,8 @@ from typing import Any
 
 DEFAULT_POLLING_SETTINGS: dict[str, Any] = {
     "enabled": True,
-    "interval_minutes": 4,
+    "interval_minutes": 60,
+    "watch_interval_seconds": 30,
     "page_size": 1000,
 }
 DEFAULT_NOTIFICATION_SETTINGS: dict[str, Any] = {

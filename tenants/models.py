@@ -164,3 +164,28 @@ class FindingTrendPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant} {self.day}"
+
+
+class ChangeWatch(models.Model):
+    """Per customer tenant: how far its change watch has read Azure's change feed.
+
+    In the public schema, so the fleet-wide sweep finds due tenants with one query; the
+    watch updates it in the same transaction as the changes it wrote (the watermark moves
+    only with them).
+    """
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="change_watch")
+    watermark = models.DateTimeField(
+        null=True, blank=True, help_text="every change up to this time is committed"
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    changes_applied = models.PositiveBigIntegerField(default=0)
+    queries = models.PositiveBigIntegerField(
+        default=0, help_text="Resource Graph queries the watch has sent"
+    )
+
+    def __str__(self) -> str:
+        return f"change watch of {self.tenant}"

@@ -323,6 +323,57 @@ def azure_tenant(make_tenant, settings, sim):
 
 
 @pytest.fixture
+def committed_sim_tenant(
+    django_db_blocker: Any,
+    make_tenant: Callable[..., dict[str, Any]],
+    sim: SimServer,
+    settings: Any,
+) -> Iterator[Callable[..., tuple[Tenant, dict[str, Any]]]]:
+    """Make tenants committed to the test database (a worker must see them), each wired to a
+    fresh simulated tenant: ``(prefix, resources=, polling_settings=) -> (tenant, spec)``.
+    Their schema, schedule and credential are removed afterwards."""
+    from django_celery_beat.models import PeriodicTask
+
+    from tenants import services
+
+    settings.AZURE_AUTHORITY_HOST = settings.AZURE_ARM_ENDPOINT = sim.base_url
+    settings.AZURE_GRAPH_ENDPOINT = sim.base_url
+    settings.AZURE_CA_BUNDLE = str(sim.ca_path)
+    made: list[tuple[Tenant, Any]] = []
+
+    def make(
+        prefix: str, *, resources: int, polling_settings: dict[str, Any]
+    ) -> tuple[Tenant, dict[str, Any]]:
+        slug = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        tenant_id = str(uuid.uuid4())
+        simulated = make_tenant(tenant_id=tenant_id, resources=resources, subscriptions=1)
+        with django_db_blocker.unblock():
+            credential = services.save_azure_credential(
+                name=slug,
+                client_id=simulated["client_id"],
+                client_secret=simulated["client_secret"],
+            )
+            tenant = services.onboard_tenant(
+                name=slug,
+                slug=slug,
+                azure_tenant_id=tenant_id,
+                actor="tests",
+                settings_overrides={"polling_settings": polling_settings},
+            )
+            tenant.azure_credential = credential
+            tenant.save(update_fields=["azure_credential"])
+        made.append((tenant, credential))
+        return tenant, simulated
+
+    yield make
+    with django_db_blocker.unblock():
+        for tenant, credential in made:
+            PeriodicTask.objects.filter(name=services.polling_task_name(tenant)).delete()
+            tenant.delete(force_drop=True)
+            credential.delete()
+
+
+@pytest.fixture
 def collect():
     """Run a collection pass of a tenant in its schema; returns the PollRun."""
     from django_tenants.utils import tenant_context

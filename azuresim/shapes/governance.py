@@ -197,9 +197,15 @@ GOVERNANCE_TYPES = {
 _STAMP = "2023-01-02T08:00:00.0000000Z"
 
 
-def _governance_row(
-    tenant_id: str, subscription_id: str, rid: str, type_name: str, properties: dict[str, Any]
+def extension_row(
+    tenant_id: str,
+    subscription_id: str,
+    rid: str,
+    type_name: str,
+    properties: dict[str, Any],
+    resource_group: str = "",
 ) -> dict[str, Any]:
+    """The row of an extension resource (policy, role, change): no location, sku or tags."""
     return {
         "id": rid,
         "name": rid.rsplit("/", 1)[-1],
@@ -207,7 +213,7 @@ def _governance_row(
         "tenantId": tenant_id,
         "kind": "",
         "location": "",
-        "resourceGroup": "",
+        "resourceGroup": resource_group,
         "subscriptionId": subscription_id,
         "managedBy": "",
         "sku": None,
@@ -374,7 +380,7 @@ def governance_row(
             "isCompliant": compliant,
             "policyEvaluationDetails": {"evaluatedExpressions": [], "reason": ""},
         }
-    return _governance_row(tenant_id, subscription_id, rid, type_name, properties)
+    return extension_row(tenant_id, subscription_id, rid, type_name, properties)
 
 
 def _iso(epoch_seconds: int) -> str:

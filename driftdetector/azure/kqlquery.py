@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 # Tables named in the query-language reference (lower-cased; Resource Graph table names
 # are case-insensitive).
@@ -113,6 +114,15 @@ def field_in(name: str, values: Iterable[str]) -> Clause:
     if not items:
         raise QueryBuildError("an 'in~' list needs at least one value")
     return Clause(f"{_field(name)} in~ ({', '.join(items)})")
+
+
+def time_after(name: str, moment: datetime) -> Clause:
+    """``todatetime(name) > datetime(<ISO 8601 UTC>)``: the form Azure's change-table
+    examples use (the column is dynamic, so it is converted before comparing)."""
+    if moment.tzinfo is None:
+        raise QueryBuildError("a datetime literal needs an aware datetime (UTC)")
+    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return Clause(f"todatetime({_field(name)}) > datetime({stamp})")
 
 
 def any_of(*clauses: Clause) -> Clause:
@@ -231,6 +241,23 @@ def table_for_type(resource_type: str) -> str:
     return "resources"
 
 
+def _collection_filters() -> dict[str, Clause]:
+    """The ``where`` of each collection query that does not read its whole table."""
+    return {
+        "authorizationresources": any_of(
+            field_is("type", ROLE_ASSIGNMENT),
+            all_of(field_is("type", ROLE_DEFINITION), field_is("properties.type", "CustomRole")),
+        ),
+        "policyresources": field_in("type", [POLICY_ASSIGNMENT, POLICY_EXEMPTION]),
+    }
+
+
+_TABLE_TYPES = {
+    "authorizationresources": frozenset({ROLE_ASSIGNMENT, ROLE_DEFINITION}),
+    "policyresources": frozenset({POLICY_ASSIGNMENT, POLICY_EXEMPTION}),
+}
+
+
 def collection_queries() -> tuple[TableQuery, ...]:
     """The four queries of a collection pass, in the order they run.
 
@@ -239,33 +266,46 @@ def collection_queries() -> tuple[TableQuery, ...]:
     exemptions only; definitions and the policy states, whose compliance fields move on
     every evaluation, would drift for ever.
     """
-    return (
-        TableQuery("resources", build_query("resources")),
-        TableQuery("resourcecontainers", build_query("resourcecontainers")),
+    filters = _collection_filters()
+    return tuple(
         TableQuery(
+            table,
+            build_query(table, where=[filters[table]] if table in filters else []),
+            _TABLE_TYPES.get(table),
+        )
+        for table in (
+            "resources",
+            "resourcecontainers",
             "authorizationresources",
-            build_query(
-                "authorizationresources",
-                where=[
-                    any_of(
-                        field_is("type", ROLE_ASSIGNMENT),
-                        all_of(
-                            field_is("type", ROLE_DEFINITION),
-                            field_is("properties.type", "CustomRole"),
-                        ),
-                    )
-                ],
-            ),
-            frozenset({ROLE_ASSIGNMENT, ROLE_DEFINITION}),
-        ),
-        TableQuery(
             "policyresources",
-            build_query(
-                "policyresources", where=[field_in("type", [POLICY_ASSIGNMENT, POLICY_EXEMPTION])]
-            ),
-            frozenset({POLICY_ASSIGNMENT, POLICY_EXEMPTION}),
-        ),
+        )
     )
 
 
 COLLECTION_QUERIES = collection_queries()
+
+CHANGE_TABLE = "resourcechanges"
+CHANGE_TIMESTAMP = "properties.changeAttributes.timestamp"
+# Ids per ``where id in~ (...)`` query of the watch. A page holds at most 1,000 rows, so
+# one batch is one page; 200 ids keep the query text around 40 KB.
+MAX_IDS_PER_QUERY = 200
+
+
+def changes_since_query(since: datetime) -> TableQuery:
+    """The watch's query: every row of ``resourcechanges`` newer than ``since``, by id."""
+    return TableQuery(
+        CHANGE_TABLE, build_query(CHANGE_TABLE, where=[time_after(CHANGE_TIMESTAMP, since)])
+    )
+
+
+def resources_by_id_query(query: TableQuery, resource_ids: Sequence[str]) -> TableQuery:
+    """A collection query narrowed to the given ids (``id in~ (...)``), its filter kept."""
+    if not 1 <= len(resource_ids) <= MAX_IDS_PER_QUERY:
+        raise QueryBuildError(f"between 1 and {MAX_IDS_PER_QUERY} ids per query")
+    if query not in COLLECTION_QUERIES:
+        raise QueryBuildError("only a collection query can be narrowed to ids")
+    where = [field_in("id", resource_ids)]
+    extra = _collection_filters().get(query.table)
+    if extra is not None:
+        where.append(extra)
+    return TableQuery(query.table, build_query(query.table, where=where), query.types)

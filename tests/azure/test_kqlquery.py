@@ -94,3 +94,37 @@ def test_table_for_type_follows_azures_table_reference():
     assert table_for_type("Microsoft.Authorization/policyAssignments") == "policyresources"
     assert table_for_type("microsoft.policyinsights/policystates") == "policyresources"
     assert table_for_type("microsoft.network/virtualnetworks") == "resources"
+
+
+def test_the_watch_queries_keep_to_the_documented_forms_and_the_simulator_accepts_them():
+    from datetime import UTC, datetime
+
+    from driftdetector.azure.kqlquery import (
+        MAX_IDS_PER_QUERY,
+        changes_since_query,
+        resources_by_id_query,
+        time_after,
+    )
+
+    since = datetime(2024, 6, 12, 13, 26, 17, 347000, tzinfo=UTC)
+    changes = changes_since_query(since)
+    assert changes.table == "resourcechanges"
+    assert (
+        "where todatetime(properties.changeAttributes.timestamp) > "
+        "datetime(2024-06-12T13:26:17.347000Z)" in changes.text
+    )
+    assert kql.parse(changes.text).tables == ["resourcechanges"]
+    policy = COLLECTION_QUERIES[3]
+    narrowed = resources_by_id_query(policy, ["/subscriptions/s/providers/x/y/z'q"])
+    assert "id in~ ('/subscriptions/s/providers/x/y/z\\'q')" in narrowed.text
+    assert "type in~" in narrowed.text, "the collection query's own filter is kept"
+    assert narrowed.types == policy.types
+    kql.parse(narrowed.text)
+    with pytest.raises(QueryBuildError, match="between 1 and"):
+        resources_by_id_query(COLLECTION_QUERIES[0], ["a"] * (MAX_IDS_PER_QUERY + 1))
+    with pytest.raises(QueryBuildError, match="only a collection query"):
+        resources_by_id_query(changes, ["a"])
+    with pytest.raises(QueryBuildError, match="aware"):
+        time_after("properties.x", datetime(2024, 1, 1))
+    with pytest.raises(QueryBuildError):
+        time_after("properties.x) or (1", since)

@@ -27,37 +27,13 @@ def _read(tenant, fn):
 
 
 @pytest.fixture
-def committed_tenant(django_db_blocker, make_tenant, sim, settings):
+def committed_tenant(committed_sim_tenant):
     """A tenant committed to the test database (a worker must see it), wired to the simulator."""
-    settings.AZURE_AUTHORITY_HOST = settings.AZURE_ARM_ENDPOINT = settings.AZURE_GRAPH_ENDPOINT = (
-        sim.base_url
+    return committed_sim_tenant(
+        "killed",
+        resources=400,
+        polling_settings={"enabled": False, "interval_minutes": 60, "page_size": 50},
     )
-    settings.AZURE_CA_BUNDLE = str(sim.ca_path)
-    slug = f"killed-{uuid.uuid4().hex[:6]}"
-    tenant_id = str(uuid.uuid4())
-    simulated = make_tenant(tenant_id=tenant_id, resources=400, subscriptions=1)
-    with django_db_blocker.unblock():
-        credential = services.save_azure_credential(
-            name=slug, client_id=simulated["client_id"], client_secret=simulated["client_secret"]
-        )
-        tenant = services.onboard_tenant(
-            name=slug,
-            slug=slug,
-            azure_tenant_id=tenant_id,
-            actor="tests",
-            settings_overrides={
-                "polling_settings": {"enabled": False, "interval_minutes": 60, "page_size": 50}
-            },
-        )
-        tenant.azure_credential = credential
-        tenant.save(update_fields=["azure_credential"])
-    yield tenant, simulated
-    with django_db_blocker.unblock():
-        from django_celery_beat.models import PeriodicTask
-
-        PeriodicTask.objects.filter(name=services.polling_task_name(tenant)).delete()
-        tenant.delete(force_drop=True)
-        credential.delete()
 
 
 def test_killed_worker_pass_is_failed_by_the_next_and_history_has_no_duplicates(

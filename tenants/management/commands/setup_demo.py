@@ -58,7 +58,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         default_state_dir = Path(settings.BASE_DIR) / "var" / "azuresim"
         parser.add_argument("--state-dir", default=str(default_state_dir))
-        parser.add_argument("--poll-minutes", type=int, default=1)
+        parser.add_argument("--poll-minutes", type=int, default=60)
+        parser.add_argument("--watch-seconds", type=int, default=15)
         parser.add_argument("--mutate-every", type=float, default=20.0)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -85,6 +86,7 @@ class Command(BaseCommand):
                         "polling_settings": {
                             "enabled": True,
                             "interval_minutes": options["poll_minutes"],
+                            "watch_interval_seconds": options["watch_seconds"],
                             "page_size": 1000,
                         }
                     },
@@ -106,7 +108,8 @@ class Command(BaseCommand):
                 }
             )
         config = {
-            "options": {"throttling": "headers"},
+            # Changes reach Resource Graph's resourcechanges table 5 s after a write.
+            "options": {"throttling": "headers", "changes_lag": 5},
             "tenants": sim_tenants,
             **self._sign_in_config(),
             "mutator": {"interval": options["mutate_every"], "batch": 2, "seed": 7},
