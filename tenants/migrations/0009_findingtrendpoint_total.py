@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0006_tenantstatus_failing_channels"),
+        ("tenants", "0008_msp_defaults_hourly_with_watch"),
     ]
 
     operations = [
