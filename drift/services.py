@@ -36,6 +36,7 @@ from drift.models import (
 from drift.selectors import detection_rules
 from drift.severity import IGNORE
 from drift.suppression import AcceptedDeviation, ExceptionMatcher, FlappingPolicy, glob_escape
+from driftdetector import metrics
 from tenants.models import FindingTrendPoint, Tenant, TenantStatus
 from tenants.selectors import current_settings
 
@@ -392,6 +393,11 @@ def run_detection(
     )
     open_now.update(f.severity for f in new_findings)
     record_drift_status(tenant, report, counts=open_now)
+    metrics.detection(
+        duration=(timezone.now() - now).total_seconds(),
+        opened=[f.severity for f in new_findings],
+        resolved=[f.severity for f in existing.values() if f.pk in resolved_pks],
+    )
     return report
 
 

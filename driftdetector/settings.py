@@ -44,6 +44,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_prometheus",
     # Local accounts: password, email verification, reset, TOTP MFA, rate limits.
     "allauth",
     "allauth.account",
@@ -78,6 +79,7 @@ TENANT_DOMAIN_SUFFIX = env.str("TENANT_DOMAIN_SUFFIX", default="tenants.localhos
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "driftdetector.logging.RequestContextMiddleware",
     "driftdetector.api.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -91,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantPathMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "driftdetector.urls"
@@ -119,6 +122,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/driftdetector")
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants wraps this engine: django-prometheus's PostgreSQL backend counts queries,
+# errors and connections (by alias and vendor only).
+ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
 # A Unix-socket directory may be given percent-encoded as the host (libpq style).
 DATABASES["default"]["HOST"] = unquote(str(DATABASES["default"].get("HOST", "")))
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
@@ -131,7 +137,7 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379")
 _REDIS_BASE = REDIS_URL.rstrip("/")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "driftdetector.cache.MeteredRedisCache",
         "LOCATION": f"{_REDIS_BASE}/{env.int('REDIS_CACHE_DB', 1)}",
         "KEY_PREFIX": "dd",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -365,6 +371,15 @@ LOGGING = {
         "azure": {"level": "WARNING"},
     },
 }
+
+# --- Metrics (/metrics for Prometheus; README "Metrics") ---
+# Served to clients in these networks, or to any client with "Authorization: Bearer
+# <METRICS_TOKEN>" (both may be set; with neither, only loopback may scrape).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+# Off only to measure what the business metrics cost (bench/metrics.py).
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # Collection: a pass's lock expires this long after its last page (a killed worker's pass
 # is then marked failed by the next one).

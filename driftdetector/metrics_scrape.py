@@ -1,0 +1,265 @@
+"""Series read at scrape time from the tables and the broker, and the protected /metrics view.
+
+Pushed counters (``driftdetector.metrics``, django-prometheus) live in each process; the
+fleet's state does not: it is read once per scrape, with one query per source, never
+per tenant schema:
+
+* fleet: ``tenants_tenantstatus`` (the public status table the fleet page reads) joined
+  to the tenant and its newest polling interval: open findings by severity, last
+  (successful) poll, consecutive failures, per active tenant;
+* the ELK forwarder's outbox: backlog, parked entries, age of the oldest waiting entry;
+* Celery queue lengths: ``LLEN`` of each queue's list on the Redis broker;
+* the shared Azure limiter: the fewest tokens left in any live bucket of each kind.
+
+Access (``metrics_view``): a client whose address is in ``METRICS_ALLOWED_NETWORKS``,
+or one presenting ``Authorization: Bearer <METRICS_TOKEN>``; everyone else gets 403
+(401 with a Bearer challenge when a token is configured).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+
+logger = logging.getLogger(__name__)
+
+#: Sub-keys kombu's Redis transport uses for priorities 3, 6, 9 beside the plain list.
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+_LIMITER_PREFIX = "driftdetector:azlimit:"
+
+
+def _timestamp(moment: Any) -> float:
+    return moment.timestamp() if moment is not None else 0.0
+
+
+class FleetCollector:
+    """Per-tenant health from the public status table: one query per scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        from django.db.models import OuterRef, Subquery
+
+        from drift.choices import SEVERITIES
+        from tenants.models import Settings, TenantStatus
+
+        interval = Subquery(
+            Settings.objects.filter(tenant=OuterRef("tenant"))
+            .order_by("-last_updated", "-id")
+            .values("polling_settings__interval_minutes")[:1]
+        )
+        rows = (
+            TenantStatus.objects.filter(tenant__is_active=True)
+            .annotate(interval=interval)
+            .values_list(
+                "tenant__slug",
+                "open_findings",
+                "last_poll_at",
+                "last_successful_poll_at",
+                "consecutive_failures",
+                "interval",
+            )
+        )
+        findings = GaugeMetricFamily(
+            "driftdetector_open_findings",
+            "Open drift findings by tenant and severity (from the fleet status table).",
+            labels=["tenant", "severity"],
+        )
+        last_poll = GaugeMetricFamily(
+            "driftdetector_tenant_last_poll_timestamp_seconds",
+            "When the tenant's last collection pass finished (0 = never).",
+            labels=["tenant"],
+        )
+        last_ok = GaugeMetricFamily(
+            "driftdetector_tenant_last_successful_poll_timestamp_seconds",
+            "When the tenant's last successful collection pass finished (0 = never).",
+            labels=["tenant"],
+        )
+        failures = GaugeMetricFamily(
+            "driftdetector_tenant_poll_consecutive_failures",
+            "Collection passes in a row that did not succeed.",
+            labels=["tenant"],
+        )
+        interval_gauge = GaugeMetricFamily(
+            "driftdetector_tenant_poll_interval_seconds",
+            "The tenant's configured polling interval.",
+            labels=["tenant"],
+        )
+        tenants = GaugeMetricFamily(
+            "driftdetector_tenants", "Active tenants in the fleet status table."
+        )
+        count = 0
+        for slug, open_findings, polled, succeeded, failing, minutes in rows:
+            count += 1
+            counts = open_findings or {}
+            for severity in SEVERITIES:
+                findings.add_metric([slug, severity], float(counts.get(severity, 0)))
+            last_poll.add_metric([slug], _timestamp(polled))
+            last_ok.add_metric([slug], _timestamp(succeeded))
+            failures.add_metric([slug], float(failing))
+            interval_gauge.add_metric([slug], float(minutes or 0) * 60.0)
+        tenants.add_metric([], float(count))
+        yield from (tenants, findings, last_poll, last_ok, failures, interval_gauge)
+
+
+class ForwarderCollector:
+    """The ELK outbox: backlog, parked entries and the age of the oldest waiting entry."""
+
+    def collect(self) -> Iterator[Metric]:
+        from django.db.models import Count, Min, Q
+
+        from auditlog.fleet.models import OutboxEntry
+
+        pending = Q(state=OutboxEntry.State.PENDING)
+        row = OutboxEntry.objects.aggregate(
+            backlog=Count("id", filter=pending),
+            parked=Count("id", filter=Q(state=OutboxEntry.State.PARKED)),
+            oldest=Min("created_at", filter=pending),
+        )
+        lag = (timezone.now() - row["oldest"]).total_seconds() if row["oldest"] else 0.0
+        yield GaugeMetricFamily(
+            "driftdetector_audit_forwarder_backlog",
+            "Audit documents waiting to be shipped to Elasticsearch.",
+            value=row["backlog"],
+        )
+        yield GaugeMetricFamily(
+            "driftdetector_audit_forwarder_parked",
+            "Audit documents the cluster refused (waiting for a requeue).",
+            value=row["parked"],
+        )
+        yield GaugeMetricFamily(
+            "driftdetector_audit_forwarder_lag_seconds",
+            "Age of the oldest audit document waiting to be shipped (0 when none waits).",
+            value=max(0.0, lag),
+        )
+
+
+def _broker_client() -> Any:
+    import redis
+
+    return redis.Redis.from_url(
+        settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2
+    )
+
+
+class RedisCollector:
+    """Celery queue lengths (LLEN on the broker) and the shared limiter's buckets."""
+
+    def collect(self) -> Iterator[Metric]:
+        queues = [q.name for q in settings.CELERY_TASK_QUEUES]
+        lengths = GaugeMetricFamily(
+            "driftdetector_celery_queue_length",
+            "Messages waiting in each Celery queue (Redis broker).",
+            labels=["queue"],
+        )
+        tokens = GaugeMetricFamily(
+            "driftdetector_azure_limiter_tokens_min",
+            "Fewest tokens left in any live bucket of this kind (a principal near starving).",
+            labels=["bucket"],
+        )
+        live = GaugeMetricFamily(
+            "driftdetector_azure_limiter_active_buckets",
+            "Token buckets used within their refill time, by kind.",
+            labels=["bucket"],
+        )
+        try:
+            client = _broker_client()
+            pipe = client.pipeline(transaction=False)
+            for name in queues:
+                for suffix in _PRIORITY_SUFFIXES:
+                    pipe.llen(name + suffix)
+            counts = pipe.execute()
+            step = len(_PRIORITY_SUFFIXES)
+            for i, name in enumerate(queues):
+                lengths.add_metric([name], float(sum(counts[i * step : (i + 1) * step])))
+            self._limiter(tokens, live)
+        except Exception as exc:  # the scrape still answers; the gap shows on the dashboard
+            logger.warning("metrics: Redis unreachable (%s)", exc)
+        yield from (lengths, tokens, live)
+
+    def _limiter(self, tokens: GaugeMetricFamily, live: GaugeMetricFamily) -> None:
+        """Token buckets live in the cache's Redis database (configurations.services)."""
+        import redis
+
+        client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"], socket_timeout=2)
+        keys = list(client.scan_iter(match=f"{_LIMITER_PREFIX}*", count=1000))
+        if not keys:
+            return
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hget(key, "tokens")
+        fewest: dict[str, float] = {}
+        active: dict[str, int] = {}
+        for key, value in zip(keys, pipe.execute(), strict=True):
+            if value is None:  # a sliding-window bucket (a sorted set), not a token bucket
+                continue
+            bucket = key.decode()[len(_LIMITER_PREFIX) :].split(":", 1)[0]
+            fewest[bucket] = min(fewest.get(bucket, float("inf")), float(value))
+            active[bucket] = active.get(bucket, 0) + 1
+        for bucket in sorted(fewest):
+            tokens.add_metric([bucket], fewest[bucket])
+            live.add_metric([bucket], float(active[bucket]))
+
+
+class _ProcessCollector:
+    """This process's registry (no multiprocess directory: ``make test``, runserver)."""
+
+    def collect(self) -> Iterable[Metric]:
+        return REGISTRY.collect()
+
+
+SCRAPE_COLLECTORS = (FleetCollector, ForwarderCollector, RedisCollector)
+
+
+def scrape() -> bytes:
+    """The exposition text: every process's series plus the scrape-time ones."""
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    else:
+        registry.register(_ProcessCollector())
+    started = time.perf_counter()
+    for collector in SCRAPE_COLLECTORS:
+        registry.register(collector())
+    body = generate_latest(registry)
+    logger.debug("metrics scrape took %.1f ms", (time.perf_counter() - started) * 1000)
+    return body
+
+
+def _client_allowed(request: HttpRequest) -> bool:
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(
+        address in ipaddress.ip_network(net, strict=False)
+        for net in settings.METRICS_ALLOWED_NETWORKS
+    )
+
+
+def _token_ok(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given, token)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """``GET /metrics`` for Prometheus, to allowed networks or bearers of METRICS_TOKEN."""
+    if not (_token_ok(request) or _client_allowed(request)):
+        if settings.METRICS_TOKEN:
+            response = HttpResponse("metrics need a valid bearer token\n", status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        return HttpResponse("metrics are not served to this address\n", status=403)
+    return HttpResponse(scrape(), content_type=CONTENT_TYPE_LATEST)
