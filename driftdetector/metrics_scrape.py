@@ -193,15 +193,16 @@ class RedisCollector:
         import redis
 
         client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"], socket_timeout=2)
+        from driftdetector.azure.limiter import ARM_READ_LIMIT, GRAPH_LIMIT
+
         keys = list(client.scan_iter(match=f"{_LIMITER_PREFIX}*", count=1000))
-        if not keys:
-            return
         pipe = client.pipeline(transaction=False)
         for key in keys:
             pipe.hget(key, "tokens")
-        fewest: dict[str, float] = {}
-        active: dict[str, int] = {}
-        for key, value in zip(keys, pipe.execute(), strict=True):
+        # A bucket unused for its refill time has expired: it is full.
+        fewest: dict[str, float] = {"arm": ARM_READ_LIMIT.capacity, "graph": GRAPH_LIMIT.capacity}
+        active: dict[str, int] = dict.fromkeys(fewest, 0)
+        for key, value in zip(keys, pipe.execute() if keys else [], strict=True):
             if value is None:  # a sliding-window bucket (a sorted set), not a token bucket
                 continue
             bucket = key.decode()[len(_LIMITER_PREFIX) :].split(":", 1)[0]
