@@ -298,6 +298,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_TIMEZONE = TIME_ZONE
+# Workers log through LOGGING below (JSON with trace.id and the tenant), not Celery's format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Audit trail: Graph sign-ins / directory audits per tenant, and shipping to Elasticsearch.
 AUDIT_SWEEP_SECONDS = env.float("AUDIT_SWEEP_SECONDS", default=30.0)
@@ -349,10 +351,20 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_context": {"()": "driftdetector.logging.RequestContextFilter"}},
     "formatters": {
+        # ECS field names, so Filebeat ships them to Elasticsearch as they are: the request
+        # id is trace.id in the web, the task and (as x-ms-client-request-id) in Azure.
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(tenant)s",
-            "rename_fields": {"asctime": "timestamp", "levelname": "level", "name": "logger"},
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(tenant)s %(process)s",
+            "timestamp": "@timestamp",
+            "rename_fields": {
+                "levelname": "log.level",
+                "name": "log.logger",
+                "request_id": "trace.id",
+                "tenant": "labels.tenant",
+                "process": "process.pid",
+            },
+            "static_fields": {"ecs.version": "8.11.0", "service.name": "azure-drift-detector"},
         },
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant)s] %(message)s"
