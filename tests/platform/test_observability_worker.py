@@ -79,9 +79,9 @@ def test_request_id_reaches_azure_and_the_task_log_and_worker_series_reach_metri
     metrics_dir.mkdir()
     port = _free_port()
     log = tmp_path / "worker.log"
+    name = f"obs-{uuid.uuid4().hex[:6]}@%h"
     worker = start_celery(
-        ["worker", "-Q", "poll,drift,notify,audit", "--concurrency", "1"]
-        + ["-n", f"obs-{uuid.uuid4().hex[:6]}@%h", "--loglevel", "INFO"],
+        ["worker", "-Q", "poll,drift,notify,audit", "--concurrency", "1", "-n", name],
         log,
         AZURE_AUTHORITY_HOST=sim.base_url,
         AZURE_ARM_ENDPOINT=sim.base_url,
