@@ -99,6 +99,7 @@ bench: migrate
 	@$(WITH_ENV) $(BIN)/python bench/api.py
 	@$(WITH_ENV) $(BIN)/python bench/pages.py
 	@$(WITH_ENV) $(BIN)/python bench/audit.py
+	@$(WITH_ENV) $(BIN)/python bench/metrics.py
 
 stop-services:
 	$(BIN)/python -m driftdetector.devservices stop

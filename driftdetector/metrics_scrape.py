@@ -18,8 +18,10 @@ or one presenting ``Authorization: Bearer <METRICS_TOKEN>``; everyone else gets 
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
+import json
 import logging
 import os
 import time
@@ -41,76 +43,83 @@ _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 _LIMITER_PREFIX = "driftdetector:azlimit:"
 
 
-def _timestamp(moment: Any) -> float:
-    return moment.timestamp() if moment is not None else 0.0
+_FLEET_SQL = """
+SELECT t.slug,
+       COALESCE(s.open_findings, '{}'::jsonb),
+       COALESCE(EXTRACT(EPOCH FROM s.last_poll_at), 0),
+       COALESCE(EXTRACT(EPOCH FROM s.last_successful_poll_at), 0),
+       s.consecutive_failures,
+       COALESCE(v.interval_seconds, 0)
+FROM tenants_tenantstatus s
+JOIN tenants_tenant t ON t.id = s.tenant_id
+LEFT JOIN (
+    SELECT DISTINCT ON (tenant_id) tenant_id,
+           (polling_settings ->> 'interval_minutes')::float * 60 AS interval_seconds
+    FROM tenants_settings
+    ORDER BY tenant_id, last_updated DESC, id DESC
+) v ON v.tenant_id = t.id
+WHERE t.is_active
+"""
+
+#: (name, help) of the per-tenant gauges, in the order of the query's columns 2..5.
+_FLEET_GAUGES = (
+    (
+        "driftdetector_tenant_last_poll_timestamp_seconds",
+        "When the tenant's last collection pass finished (0 = never).",
+    ),
+    (
+        "driftdetector_tenant_last_successful_poll_timestamp_seconds",
+        "When the tenant's last successful collection pass finished (0 = never).",
+    ),
+    (
+        "driftdetector_tenant_poll_consecutive_failures",
+        "Collection passes in a row that did not succeed.",
+    ),
+    ("driftdetector_tenant_poll_interval_seconds", "The tenant's configured polling interval."),
+)
 
 
-class FleetCollector:
-    """Per-tenant health from the public status table: one query per scrape."""
+def _label(value: str) -> str:
+    if "\\" in value or '"' in value or "\n" in value:
+        value = value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+    return value
 
-    def collect(self) -> Iterator[Metric]:
-        from django.db.models import OuterRef, Subquery
 
-        from drift.choices import SEVERITIES
-        from tenants.models import Settings, TenantStatus
+def fleet_exposition() -> str:
+    """Per-tenant health from the public status table: one query, written as text.
 
-        interval = Subquery(
-            Settings.objects.filter(tenant=OuterRef("tenant"))
-            .order_by("-last_updated", "-id")
-            .values("polling_settings__interval_minutes")[:1]
+    At 1,000 tenants these are 8,000 samples; building them as exposition text directly
+    (slugs need no escaping, numbers come from SQL) keeps the scrape well under 100 ms,
+    where prometheus_client's per-sample objects and formatting took most of it.
+    """
+    from django.db import connection
+
+    from drift.choices import SEVERITIES
+
+    with connection.cursor() as cursor:
+        cursor.execute(_FLEET_SQL)
+        rows = cursor.fetchall()
+    lines = [
+        "# HELP driftdetector_tenants Active tenants in the fleet status table.",
+        "# TYPE driftdetector_tenants gauge",
+        f"driftdetector_tenants {float(len(rows))}",
+        "# HELP driftdetector_open_findings Open drift findings by tenant and severity"
+        " (from the fleet status table).",
+        "# TYPE driftdetector_open_findings gauge",
+    ]
+    tenants = [(_label(row[0]), row) for row in rows]
+    for slug, row in tenants:
+        counts = row[1] if isinstance(row[1], dict) else json.loads(row[1])
+        lines.extend(
+            f'driftdetector_open_findings{{severity="{severity}",tenant="{slug}"}} '
+            f"{float(counts.get(severity, 0))}"
+            for severity in SEVERITIES
         )
-        rows = (
-            TenantStatus.objects.filter(tenant__is_active=True)
-            .annotate(interval=interval)
-            .values_list(
-                "tenant__slug",
-                "open_findings",
-                "last_poll_at",
-                "last_successful_poll_at",
-                "consecutive_failures",
-                "interval",
-            )
-        )
-        findings = GaugeMetricFamily(
-            "driftdetector_open_findings",
-            "Open drift findings by tenant and severity (from the fleet status table).",
-            labels=["tenant", "severity"],
-        )
-        last_poll = GaugeMetricFamily(
-            "driftdetector_tenant_last_poll_timestamp_seconds",
-            "When the tenant's last collection pass finished (0 = never).",
-            labels=["tenant"],
-        )
-        last_ok = GaugeMetricFamily(
-            "driftdetector_tenant_last_successful_poll_timestamp_seconds",
-            "When the tenant's last successful collection pass finished (0 = never).",
-            labels=["tenant"],
-        )
-        failures = GaugeMetricFamily(
-            "driftdetector_tenant_poll_consecutive_failures",
-            "Collection passes in a row that did not succeed.",
-            labels=["tenant"],
-        )
-        interval_gauge = GaugeMetricFamily(
-            "driftdetector_tenant_poll_interval_seconds",
-            "The tenant's configured polling interval.",
-            labels=["tenant"],
-        )
-        tenants = GaugeMetricFamily(
-            "driftdetector_tenants", "Active tenants in the fleet status table."
-        )
-        count = 0
-        for slug, open_findings, polled, succeeded, failing, minutes in rows:
-            count += 1
-            counts = open_findings or {}
-            for severity in SEVERITIES:
-                findings.add_metric([slug, severity], float(counts.get(severity, 0)))
-            last_poll.add_metric([slug], _timestamp(polled))
-            last_ok.add_metric([slug], _timestamp(succeeded))
-            failures.add_metric([slug], float(failing))
-            interval_gauge.add_metric([slug], float(minutes or 0) * 60.0)
-        tenants.add_metric([], float(count))
-        yield from (tenants, findings, last_poll, last_ok, failures, interval_gauge)
+    for column, (name, help_text) in enumerate(_FLEET_GAUGES, start=2):
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} gauge")
+        lines.extend(f'{name}{{tenant="{slug}"}} {float(row[column])}' for slug, row in tenants)
+    return "\n".join(lines) + "\n"
 
 
 class ForwarderCollector:
@@ -145,12 +154,12 @@ class ForwarderCollector:
         )
 
 
-def _broker_client() -> Any:
+@functools.lru_cache(maxsize=8)
+def _redis(url: str) -> Any:
+    """One client (and connection pool) per URL and process, reused by every scrape."""
     import redis
 
-    return redis.Redis.from_url(
-        settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2
-    )
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 class RedisCollector:
@@ -174,7 +183,7 @@ class RedisCollector:
             labels=["bucket"],
         )
         try:
-            client = _broker_client()
+            client = _redis(settings.CELERY_BROKER_URL)
             pipe = client.pipeline(transaction=False)
             for name in queues:
                 for suffix in _PRIORITY_SUFFIXES:
@@ -190,9 +199,7 @@ class RedisCollector:
 
     def _limiter(self, tokens: GaugeMetricFamily, live: GaugeMetricFamily) -> None:
         """Token buckets live in the cache's Redis database (configurations.services)."""
-        import redis
-
-        client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"], socket_timeout=2)
+        client = _redis(settings.CACHES["default"]["LOCATION"])
         from driftdetector.azure.limiter import ARM_READ_LIMIT, GRAPH_LIMIT
 
         keys = list(client.scan_iter(match=f"{_LIMITER_PREFIX}*", count=1000))
@@ -220,7 +227,7 @@ class _ProcessCollector:
         return REGISTRY.collect()
 
 
-SCRAPE_COLLECTORS = (FleetCollector, ForwarderCollector, RedisCollector)
+SCRAPE_COLLECTORS = (ForwarderCollector, RedisCollector)
 
 
 def scrape() -> bytes:
@@ -233,7 +240,7 @@ def scrape() -> bytes:
     started = time.perf_counter()
     for collector in SCRAPE_COLLECTORS:
         registry.register(collector())
-    body = generate_latest(registry)
+    body = generate_latest(registry) + fleet_exposition().encode()
     logger.debug("metrics scrape took %.1f ms", (time.perf_counter() - started) * 1000)
     return body
 

@@ -123,9 +123,16 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/driftdetector")
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# Off only to measure what metrics cost (bench/metrics.py): no business series, and
+# neither the database nor the cache is wrapped by django-prometheus.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
 # django-tenants wraps this engine: django-prometheus's PostgreSQL backend counts queries,
 # errors and connections (by alias and vendor only).
-ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
+ORIGINAL_BACKEND = (
+    "django_prometheus.db.backends.postgresql"
+    if METRICS_ENABLED
+    else "django.db.backends.postgresql"
+)
 # A Unix-socket directory may be given percent-encoded as the host (libpq style).
 DATABASES["default"]["HOST"] = unquote(str(DATABASES["default"].get("HOST", "")))
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
@@ -138,7 +145,11 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379")
 _REDIS_BASE = REDIS_URL.rstrip("/")
 CACHES = {
     "default": {
-        "BACKEND": "driftdetector.cache.MeteredRedisCache",
+        "BACKEND": (
+            "driftdetector.cache.MeteredRedisCache"
+            if METRICS_ENABLED
+            else "django.core.cache.backends.redis.RedisCache"
+        ),
         "LOCATION": f"{_REDIS_BASE}/{env.int('REDIS_CACHE_DB', 1)}",
         "KEY_PREFIX": "dd",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -396,8 +407,6 @@ LOGGING = {
 # <METRICS_TOKEN>" (both may be set; with neither, only loopback may scrape).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
-# Off only to measure what the business metrics cost (bench/metrics.py).
-METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # Collection: a pass's lock expires this long after its last page (a killed worker's pass
