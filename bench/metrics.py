@@ -2,8 +2,8 @@
 
 1. Scrape: 200 tenants in the fleet status table (rows written directly: the scrape reads
    only that public table, never a tenant schema), the multiprocess directory on as in
-   production, ``GET /metrics`` through Django repeated; the median time and the number
-   of series (sample lines) are reported.
+   production (the web's own; each worker container has its own), ``GET /metrics``
+   through Django repeated; the median time and the number of series (sample lines).
 2. Poll overhead: bench/poll.py's machinery (simulator process, onboarded fleet, a real
    Celery worker on the poll queue) runs steady passes of the same fleet with metrics on
    (PROMETHEUS_MULTIPROC_DIR, METRICS_ENABLED=true) and off (METRICS_ENABLED=false: no
@@ -127,9 +127,14 @@ def main() -> None:
     parser.add_argument("--database", default="bench_metrics")
     args = parser.parse_args()
 
-    # Production's mode for this process too (set before prometheus_client is imported).
-    metrics_dir = Path(tempfile.mkdtemp(prefix="bench-metrics-"))
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    # Production's shape (docker-compose): this process is the web, with its own
+    # multiprocess directory; the workers write theirs (set before prometheus_client is
+    # imported here).
+    base = Path(tempfile.mkdtemp(prefix="bench-metrics-"))
+    metrics_dir, web_dir = base / "worker", base / "web"
+    metrics_dir.mkdir()
+    web_dir.mkdir()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(web_dir)
     state_dir = ROOT / "var" / "bench-metrics-azuresim"
     poll.use_simulator(state_dir, args.port)
     specs = poll.tenant_specs("bench", args.tenants, args.resources, first_id=1)

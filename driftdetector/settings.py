@@ -408,6 +408,8 @@ LOGGING = {
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# Request latency buckets of django-prometheus (11 instead of its 17: fewer series per view).
+PROMETHEUS_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
 
 # Collection: a pass's lock expires this long after its last page (a killed worker's pass
 # is then marked failed by the next one).

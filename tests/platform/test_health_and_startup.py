@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from django.core.cache import caches
+from django.utils import timezone
 
 from tests.conftest import subprocess_env
 
@@ -71,16 +73,18 @@ def test_preflight_exits_non_zero_naming_the_database_when_it_is_down():
 
 
 @pytest.mark.django_db
-def test_json_logs_carry_request_id_and_tenant(
+def test_json_logs_carry_request_id_and_tenant_under_ecs_names(
     client_for, customer_a, tenant_a, capsys, monkeypatch
 ):
+    from django.conf import settings
     from pythonjsonlogger.json import JsonFormatter
 
     from driftdetector.logging import RequestContextFilter
     from tenants import views
 
+    configured = {k: v for k, v in settings.LOGGING["formatters"]["json"].items() if k != "()"}
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter("%(message)s %(request_id)s %(tenant)s"))
+    handler.setFormatter(JsonFormatter(**configured))
     handler.addFilter(RequestContextFilter())
     logger = logging.getLogger("tests.request")
     logger.addHandler(handler)
@@ -98,10 +102,17 @@ def test_json_logs_carry_request_id_and_tenant(
         logger.removeHandler(handler)
     assert response["X-Request-ID"] == "req-123"
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    timestamp = record.pop("@timestamp")
+    assert timestamp.startswith(str(timezone.now().year)) and timestamp.endswith("+00:00")
+    assert record.pop("process.pid") == os.getpid()
     assert record == {
         "message": "rendering tenant home",
-        "request_id": "req-123",
-        "tenant": "tenant-a",
+        "log.level": "INFO",
+        "log.logger": "tests.request",
+        "trace.id": "req-123",
+        "labels.tenant": "tenant-a",
+        "ecs.version": "8.11.0",
+        "service.name": "azure-drift-detector",
     }
 
 
