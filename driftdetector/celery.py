@@ -3,8 +3,9 @@
 Tasks are sent with the current schema in the ``_schema_name`` header
 (tenant-schemas-celery) and run with the connection switched to that schema, so a task
 takes ids and never a model instance. The tenant's PeriodicTask carries the same header.
-``driftdetector.pipeline.enqueue`` also sends the sender's request id (``request_id``
-header): the task's log records and its Azure calls carry it (README, "Logs").
+Every task sent inside a request or another task carries that request id in its
+``request_id`` header: the task's log records, its Azure calls and the tasks it sends in
+turn carry it too (README, "Logs and traces").
 
 Metrics: every finished task counts by name and outcome. Prefork children write to
 ``PROMETHEUS_MULTIPROC_DIR`` like gunicorn's workers do; with ``CELERY_METRICS_PORT`` set
@@ -18,7 +19,13 @@ import os
 import time
 from typing import Any
 
-from celery.signals import task_postrun, task_prerun, worker_init, worker_process_shutdown
+from celery.signals import (
+    before_task_publish,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_shutdown,
+)
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "driftdetector.settings")
@@ -28,6 +35,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 _started: dict[str, float] = {}
+
+
+@before_task_publish.connect
+def _send_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    from driftdetector.logging import request_id_var
+
+    request_id = request_id_var.get()
+    if headers is not None and request_id != "-":
+        headers.setdefault("request_id", request_id)
 
 
 @task_prerun.connect

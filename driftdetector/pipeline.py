@@ -64,24 +64,14 @@ def enqueue(
     kwargs: dict[str, Any],
     countdown: float | None = None,
 ) -> None:
-    """Send ``task`` by name to ``queue`` in ``schema_name`` once the transaction commits.
-
-    The current request id (of the API call or the task doing the sending) travels in the
-    ``request_id`` header, so one change can be followed from Azure to the notification.
-    """
+    """Send ``task`` by name to ``queue`` in ``schema_name`` once the transaction commits."""
     from driftdetector.celery import app
-    from driftdetector.logging import request_id_var
-
-    headers = {"_schema_name": schema_name}
-    request_id = request_id_var.get()
-    if request_id != "-":
-        headers["request_id"] = request_id
 
     def send() -> None:
         app.send_task(
             task,
             kwargs=kwargs,
-            headers=headers,
+            headers={"_schema_name": schema_name},
             queue=queue,
             countdown=countdown,
         )

@@ -158,10 +158,16 @@ def sync_polling_task(tenant: Tenant, polling_settings: dict[str, Any]) -> Perio
 
 def request_poll(tenant: Tenant, *, trigger: str) -> None:
     """Queue a collection pass of ``tenant`` now (sent when the caller's transaction commits)."""
-    from driftdetector.pipeline import enqueue
+    from driftdetector.celery import app
 
-    kwargs = {"trigger": trigger}
-    enqueue(POLL_TASK_NAME, schema_name=tenant.schema_name, queue=POLL_QUEUE, kwargs=kwargs)
+    transaction.on_commit(
+        lambda: app.send_task(
+            POLL_TASK_NAME,
+            kwargs={"trigger": trigger},
+            headers={"_schema_name": tenant.schema_name},
+            queue=POLL_QUEUE,
+        )
+    )
 
 
 def onboard_tenant_with_credential(

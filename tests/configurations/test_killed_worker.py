@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 
 from configurations.models import Configuration, ConfigurationHistory, PollRun
 from tenants import services
-from tests.conftest import start_celery
+from tests.conftest import committed_wired_tenant, start_celery
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPH = r"/providers/Microsoft\.ResourceGraph/resources"
@@ -36,28 +36,8 @@ def committed_tenant(django_db_blocker, make_tenant, sim, settings):
     slug = f"killed-{uuid.uuid4().hex[:6]}"
     tenant_id = str(uuid.uuid4())
     simulated = make_tenant(tenant_id=tenant_id, resources=400, subscriptions=1)
-    with django_db_blocker.unblock():
-        credential = services.save_azure_credential(
-            name=slug, client_id=simulated["client_id"], client_secret=simulated["client_secret"]
-        )
-        tenant = services.onboard_tenant(
-            name=slug,
-            slug=slug,
-            azure_tenant_id=tenant_id,
-            actor="tests",
-            settings_overrides={
-                "polling_settings": {"enabled": False, "interval_minutes": 60, "page_size": 50}
-            },
-        )
-        tenant.azure_credential = credential
-        tenant.save(update_fields=["azure_credential"])
-    yield tenant, simulated
-    with django_db_blocker.unblock():
-        from django_celery_beat.models import PeriodicTask
-
-        PeriodicTask.objects.filter(name=services.polling_task_name(tenant)).delete()
-        tenant.delete(force_drop=True)
-        credential.delete()
+    with committed_wired_tenant(django_db_blocker, simulated, slug, page_size=50) as tenant:
+        yield tenant, simulated
 
 
 def test_killed_worker_pass_is_failed_by_the_next_and_history_has_no_duplicates(

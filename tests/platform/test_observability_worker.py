@@ -15,8 +15,7 @@ from django.test import Client
 
 from accounts.services import create_api_token
 from configurations.models import PollRun
-from tenants import services as tenant_services
-from tests.conftest import start_celery
+from tests.conftest import committed_wired_tenant, start_celery
 from tests.factories import UserFactory
 from tests.notifications.test_worker import _stop, _wait
 from tests.platform.metrics_helpers import metric_names_used, sample_names, value
@@ -33,34 +32,14 @@ def _free_port() -> int:
 @pytest.fixture
 def committed_tenant(django_db_blocker, make_tenant):
     """A committed tenant wired to a simulated one (never polled), and an MSP admin's token."""
-    slug = f"obs-{uuid.uuid4().hex[:6]}"
-    tenant_id = str(uuid.uuid4())
-    with django_db_blocker.unblock():
-        simulated = make_tenant(tenant_id=tenant_id, resources=40, subscriptions=1)
-        credential = tenant_services.save_azure_credential(
-            name=slug, client_id=simulated["client_id"], client_secret=simulated["client_secret"]
-        )
-        tenant = tenant_services.onboard_tenant(
-            name=slug,
-            slug=slug,
-            azure_tenant_id=tenant_id,
-            actor="tests",
-            settings_overrides={
-                "polling_settings": {"enabled": False, "interval_minutes": 60, "page_size": 1000}
-            },
-        )
-        tenant.azure_credential = credential
-        tenant.save(update_fields=["azure_credential"])
-        admin = UserFactory(role_name="MSP Admin", is_superuser=True)
-        _, token = create_api_token(user=admin, name="observability test")
-    yield tenant, token
-    with django_db_blocker.unblock():
-        from django_celery_beat.models import PeriodicTask
-
-        PeriodicTask.objects.filter(name=tenant_services.polling_task_name(tenant)).delete()
-        tenant.delete(force_drop=True)
-        credential.delete()
-        admin.delete()
+    simulated = make_tenant(tenant_id=str(uuid.uuid4()), resources=40, subscriptions=1)
+    with committed_wired_tenant(django_db_blocker, simulated, f"obs-{uuid.uuid4().hex[:6]}") as t:
+        with django_db_blocker.unblock():
+            admin = UserFactory(role_name="MSP Admin", is_superuser=True)
+            _, token = create_api_token(user=admin, name="observability test")
+        yield t, token
+        with django_db_blocker.unblock():
+            admin.delete()
 
 
 def _finished_run(tenant) -> PollRun | None:
@@ -81,7 +60,7 @@ def test_request_id_reaches_azure_and_the_task_log_and_worker_series_reach_metri
     log = tmp_path / "worker.log"
     name = f"obs-{uuid.uuid4().hex[:6]}@%h"
     worker = start_celery(
-        ["worker", "-Q", "poll,drift,notify,audit", "--concurrency", "1", "-n", name],
+        ["worker", "-Q", "poll,drift,notify,audit", "-c", "1", "-n", name, "--loglevel", "INFO"],
         log,
         AZURE_AUTHORITY_HOST=sim.base_url,
         AZURE_ARM_ENDPOINT=sim.base_url,
@@ -110,6 +89,17 @@ def test_request_id_reaches_azure_and_the_task_log_and_worker_series_reach_metri
             lambda: value(worker_text(), "driftdetector_celery_tasks_total", **poll_task) >= 1,
             30,
             "the worker's task series",
+            [log],
+        )
+        # The task the pass sends on (collection -> detection) carries the request id too.
+        _wait(
+            lambda: any(
+                f"[{request_id} " in line and "drift.tasks.detect_drift" in line
+                for line in log.read_text().splitlines()
+                if "succeeded" in line
+            ),
+            60,
+            "the detection task's log line with the request id",
             [log],
         )
         own_port = worker_text()
