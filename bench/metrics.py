@@ -143,6 +143,7 @@ def main() -> None:
     metrics_dir.mkdir()
     web_dir.mkdir()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(web_dir)
+    os.environ.setdefault("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8")  # the test client's
     state_dir = ROOT / "var" / "bench-metrics-azuresim"
     poll.use_simulator(state_dir, args.port)
     specs = poll.tenant_specs("bench", args.tenants, args.resources, first_id=1)

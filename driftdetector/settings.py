@@ -404,9 +404,12 @@ LOGGING = {
 
 # --- Metrics (/metrics for Prometheus; README "Metrics") ---
 # Served to clients in these networks, or to any client with "Authorization: Bearer
-# <METRICS_TOKEN>" (both may be set; with neither, only loopback may scrape).
+# <METRICS_TOKEN>". Loopback is allowed by default only with DEBUG (make run): behind a
+# reverse proxy on the same host every client would come from loopback.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # Request latency buckets of django-prometheus (11 instead of its 17: fewer series per view).
 PROMETHEUS_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))

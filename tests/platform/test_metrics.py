@@ -15,6 +15,13 @@ pytestmark = pytest.mark.django_db
 WORKER_ONLY = {"driftdetector_celery_tasks_total"}
 
 
+def test_without_debug_nothing_is_served_without_a_token_by_default(client, settings):
+    assert settings.DEBUG is False
+    assert settings.METRICS_ALLOWED_NETWORKS == [] and settings.METRICS_TOKEN == ""
+
+    assert client.get("/metrics").status_code == 403  # not even to loopback
+
+
 def test_an_address_outside_the_allowed_networks_is_refused_without_a_token(client, settings):
     settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]
     settings.METRICS_TOKEN = ""
@@ -47,9 +54,11 @@ def test_the_bearer_token_is_required_where_no_network_is_allowed(client, settin
 
 
 def test_a_real_pass_moves_the_series_and_every_dashboard_and_alert_metric_exists(
-    client, tenant_a, azure_tenant, collect
+    client, settings, tenant_a, azure_tenant, collect
 ):
     from drift.services import run_detection
+
+    settings.METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # as make run (DEBUG) has it
 
     before = client.get("/metrics").content.decode()
     azure_tenant(tenant_a, resources=60)
