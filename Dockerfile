@@ -4,4 +4,4 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "driftdetector.wsgi:application"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "driftdetector.wsgi:application"]

@@ -52,11 +52,16 @@ run: $(DEPS)
 	@if $(BIN)/python -m driftdetector.devservices check-web $(WEB_ADDR); then \
 		$(MAKE) --no-print-directory run-demo WEB_ADDR=$(WEB_ADDR); fi
 
+# prometheus_client multiprocess mode: web, worker and beat write their series here and the
+# web's /metrics sums them (README, "Metrics"); emptied at each start.
+METRICS_DIR := $(CURDIR)/var/prometheus
+
 run-demo: migrate
+	@rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
 	@$(WITH_ENV) $(DEMO_ENV) WEB_ADDR=$(WEB_ADDR) $(BIN)/python manage.py setup_demo
 	@$(WITH_ENV) WEB_ADDR=$(WEB_ADDR) $(BIN)/python manage.py ensure_msp_admin
 	@$(WITH_ENV) $(DEMO_ENV) WEB_ADDR=$(WEB_ADDR) PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_DEBUG=$${DJANGO_DEBUG:-true} \
-		LOG_FORMAT=$${LOG_FORMAT:-plain} $(BIN)/honcho start -f Procfile
+		LOG_FORMAT=$${LOG_FORMAT:-plain} PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(BIN)/honcho start -f Procfile
 
 lint: $(DEPS)
 	$(BIN)/ruff check .
@@ -94,6 +99,7 @@ bench: migrate
 	@$(WITH_ENV) $(BIN)/python bench/api.py
 	@$(WITH_ENV) $(BIN)/python bench/pages.py
 	@$(WITH_ENV) $(BIN)/python bench/audit.py
+	@$(WITH_ENV) $(BIN)/python bench/metrics.py
 
 stop-services:
 	$(BIN)/python -m driftdetector.devservices stop

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from auditlog import elk
 from auditlog.fleet.models import ForwarderState, OutboxEntry
+from driftdetector import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +156,13 @@ def forward_pending(*, budget_seconds: float = 20.0, limit: int | None = None) -
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline:
         batch = forward_batch(target=target, limit=size)
+        metrics.forwarder_batch(
+            failed=bool(batch.failed),
+            shipped=batch.shipped,
+            already_there=batch.already_there,
+            retry=batch.retry,
+            parked=batch.parked,
+        )
         for name in ("claimed", "shipped", "already_there", "retry", "parked"):
             setattr(total, name, getattr(total, name) + getattr(batch, name))
         if batch.failed:

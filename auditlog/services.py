@@ -23,6 +23,7 @@ from psycopg2.extras import execute_values
 from auditlog import mapping
 from auditlog.context import current_actor
 from auditlog.models import SigningLog
+from driftdetector import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -343,6 +344,7 @@ def write_graph_rows(*, source: str, objects: list[dict[str, Any]], now: datetim
     if source == mapping.SOURCE_SIGNIN:
         _count_sign_ins(new)
     queue_for_shipping(new)
+    metrics.audit_rows(source, len(new))
     return len(new)
 
 

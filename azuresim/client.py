@@ -274,6 +274,10 @@ class SimClient:
         """Forget tenants, faults, throttling state and events; stop the mutator."""
         self._call("POST", "reset", {})
 
+    def client_request_ids(self) -> list[str]:
+        """The x-ms-client-request-id / client-request-id of recent requests, oldest first."""
+        return self._call("GET", "client-request-ids")["value"]
+
     def stats(self) -> dict[str, int]:
         """Requests served per route name (e.g. ``graph.resources``)."""
         return self._call("GET", "stats")["requests"]

@@ -282,6 +282,11 @@ def stats(state: SimState, req: SimRequest) -> SimResponse:
     return json_response(200, {"requests": dict(state.requests)})
 
 
+def client_request_ids(state: SimState, req: SimRequest) -> SimResponse:
+    """``GET /_sim/client-request-ids``: the client request ids of recent requests."""
+    return json_response(200, {"value": list(state.client_request_ids)})
+
+
 def register_app(state: SimState, req: SimRequest) -> SimResponse:
     """``POST /_sim/apps`` ``{client_id, client_secret, redirect_uris, optional_claims}``:
     a web app for sign-in (optional claims: email, given_name, family_name)."""

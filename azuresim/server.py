@@ -57,6 +57,7 @@ _ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", r"/_sim/mutator/step", control.mutate_now, "control"),
     ("POST", r"/_sim/reset", control.reset, "control"),
     ("GET", r"/_sim/stats", control.stats, "control"),
+    ("GET", r"/_sim/client-request-ids", control.client_request_ids, "control"),
     ("POST", r"/_sim/apps", control.register_app, "control"),
     ("POST", r"/_sim/users", control.add_user, "control"),
     ("PUT", r"/_sim/signin-fault", control.set_signin_fault, "control"),
@@ -148,6 +149,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
             client_ip=self.client_address[0],
         )
+        correlation = self.headers.get("x-ms-client-request-id") or self.headers.get(
+            "client-request-id"
+        )
+        if correlation:
+            self.server.state.client_request_ids.append(correlation)
         try:
             resp = dispatch(self.server.state, req)
         except Exception:  # a simulator bug must still answer, as Azure would, with a 500

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,9 @@ class SimState:
         self.graph_access = GraphAccess()
         self.audit_feed = AuditFeed()
         self.requests: Counter[str] = Counter()
+        # The x-ms-client-request-id (ARM) / client-request-id (Graph) of recent requests,
+        # newest last: tests follow a request id from the product's API call to Azure.
+        self.client_request_ids: deque[str] = deque(maxlen=5000)
         self.started = time.time()
         self.mutator: Any = None
         self._budget = budget
@@ -194,3 +197,4 @@ class SimState:
         self.graph_access.clear()
         self.audit_feed.clear()
         self.requests.clear()
+        self.client_request_ids.clear()

@@ -32,6 +32,7 @@ from configurations import collection
 from configurations.locks import TenantPassLock
 from configurations.models import Configuration, ConfigurationHistory, PollRun
 from configurations.normalize import InvalidResourceError, normalize_and_hash, rules_fingerprint
+from driftdetector import metrics
 from driftdetector.azure import clients as azure_clients
 from driftdetector.azure.endpoints import endpoints_from_settings
 from driftdetector.azure.errors import AzureAccessError, AzureAuthError
@@ -642,6 +643,15 @@ def run_collection_pass(tenant: Tenant, options: PassOptions | None = None) -> P
             run.error += "".join(f"; {f.error}" for f in failures[1:])
         run.save()
         _record_status(tenant, run)
+    metrics.collection_pass(
+        status=run.status,
+        duration=run.duration_seconds,
+        seen=run.seen,
+        created=run.created,
+        updated=run.updated,
+        deleted=run.deleted,
+        pages=run.pages,
+    )
     logger.info(
         "collection pass %s: %s seen=%s created=%s updated=%s deleted=%s",
         run.pk,

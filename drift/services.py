@@ -37,6 +37,7 @@ from drift.models import (
 from drift.selectors import detection_rules
 from drift.severity import IGNORE
 from drift.suppression import AcceptedDeviation, ExceptionMatcher, FlappingPolicy, glob_escape
+from driftdetector import metrics
 from tenants.models import FindingTrendPoint, Tenant, TenantStatus
 from tenants.selectors import current_settings
 
@@ -336,6 +337,15 @@ def run_detection(
             )
     report = DriftReport(id=report_id, **fields)
     report._state.adding = False
+    metrics.detection(
+        duration=(timezone.now() - now).total_seconds(),
+        opened=[row["severity"] for row in new_findings.values()],
+        resolved=[
+            f.severity
+            for key, f in existing.items()
+            if key not in seen_keys and key not in suppressed and key not in ignored_keys
+        ],
+    )
     return report
 
 

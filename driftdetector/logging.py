@@ -38,7 +38,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
         request.request_id = request_id
         id_token = request_id_var.set(request_id)
         tenant_token = tenant_var.set("public")
@@ -49,3 +49,21 @@ class RequestContextMiddleware:
             tenant_var.reset(tenant_token)
         response["X-Request-ID"] = request_id
         return response
+
+
+_AZURE_NAMESPACE = uuid.UUID("9f1e0c4e-5d43-4c7b-8a51-64726966743e")
+
+
+def azure_client_request_id() -> str | None:
+    """The current request id as Azure's ``x-ms-client-request-id`` (a GUID), or None.
+
+    Azure asks for a GUID there: a request id that is one is sent as it is (canonical
+    form); any other id is sent as a name-based UUID of it (uuid5), the same every time.
+    """
+    request_id = request_id_var.get()
+    if request_id == "-":
+        return None
+    try:
+        return str(uuid.UUID(request_id))
+    except ValueError:
+        return str(uuid.uuid5(_AZURE_NAMESPACE, request_id))

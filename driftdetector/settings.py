@@ -44,6 +44,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_prometheus",
     # Local accounts: password, email verification, reset, TOTP MFA, rate limits.
     "allauth",
     "allauth.account",
@@ -78,9 +79,11 @@ TENANT_DOMAIN_SUFFIX = env.str("TENANT_DOMAIN_SUFFIX", default="tenants.localhos
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "driftdetector.logging.RequestContextMiddleware",
     "driftdetector.api.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -91,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantPathMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "driftdetector.urls"
@@ -119,6 +123,16 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/driftdetector")
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# Off only to measure what metrics cost (bench/metrics.py): no business series, and
+# neither the database nor the cache is wrapped by django-prometheus.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+# django-tenants wraps this engine: django-prometheus's PostgreSQL backend counts queries,
+# errors and connections (by alias and vendor only).
+ORIGINAL_BACKEND = (
+    "django_prometheus.db.backends.postgresql"
+    if METRICS_ENABLED
+    else "django.db.backends.postgresql"
+)
 # A Unix-socket directory may be given percent-encoded as the host (libpq style).
 DATABASES["default"]["HOST"] = unquote(str(DATABASES["default"].get("HOST", "")))
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
@@ -131,7 +145,11 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379")
 _REDIS_BASE = REDIS_URL.rstrip("/")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": (
+            "driftdetector.cache.MeteredRedisCache"
+            if METRICS_ENABLED
+            else "django.core.cache.backends.redis.RedisCache"
+        ),
         "LOCATION": f"{_REDIS_BASE}/{env.int('REDIS_CACHE_DB', 1)}",
         "KEY_PREFIX": "dd",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -197,6 +215,12 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# WhiteNoise serves STATIC_ROOT (collectstatic runs in the image build) under gunicorn,
+# with compressed copies; no manifest, so a page never fails on a missing manifest entry.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
@@ -292,6 +316,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_TIMEZONE = TIME_ZONE
+# Workers log through LOGGING below (JSON with trace.id and the tenant), not Celery's format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Change watch (configurations/watch.py): a sweep every WATCH_SWEEP_SECONDS sends each due
 # tenant's watch; it re-reads WATCH_OVERLAP_SECONDS before its watermark (late changes);
@@ -355,10 +381,20 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_context": {"()": "driftdetector.logging.RequestContextFilter"}},
     "formatters": {
+        # ECS field names, so Filebeat ships them to Elasticsearch as they are: the request
+        # id is trace.id in the web, the task and (as x-ms-client-request-id) in Azure.
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(tenant)s",
-            "rename_fields": {"asctime": "timestamp", "levelname": "level", "name": "logger"},
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(tenant)s %(process)s",
+            "timestamp": "@timestamp",
+            "rename_fields": {
+                "levelname": "log.level",
+                "name": "log.logger",
+                "request_id": "trace.id",
+                "tenant": "labels.tenant",
+                "process": "process.pid",
+            },
+            "static_fields": {"ecs.version": "8.11.0", "service.name": "azure-drift-detector"},
         },
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant)s] %(message)s"
@@ -377,6 +413,18 @@ LOGGING = {
         "azure": {"level": "WARNING"},
     },
 }
+
+# --- Metrics (/metrics for Prometheus; README "Metrics") ---
+# Served to clients in these networks, or to any client with "Authorization: Bearer
+# <METRICS_TOKEN>". Loopback is allowed by default only with DEBUG (make run): behind a
+# reverse proxy on the same host every client would come from loopback.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
+PROMETHEUS_EXPORT_MIGRATIONS = False
+# Request latency buckets of django-prometheus (11 instead of its 17: fewer series per view).
+PROMETHEUS_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
 
 # Collection: a pass's lock expires this long after its last page (a killed worker's pass
 # is then marked failed by the next one).

@@ -5,12 +5,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from driftdetector import health
+from driftdetector.metrics_scrape import metrics_view
 from tenants import views as tenant_views
 
 urlpatterns = [
     path("", tenant_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("oauth/", include("social_django.urls", namespace="social")),
     path("admin/", admin.site.urls),

@@ -42,6 +42,7 @@ from drift.selectors import (
     reports_finished_between,
 )
 from drift.severity import SEVERITIES
+from driftdetector import metrics
 from driftdetector.pipeline import enqueue
 from notifications import messages, ssrf, transports
 from notifications.choices import OUTSTANDING, ChannelKind, DeliveryStatus, Event, Mode
@@ -265,6 +266,7 @@ def _disable_channel(channel: ChannelBase, reason: str) -> None:
     type(channel).objects.filter(pk=channel.pk).update(enabled=False, disabled_reason=reason)
     channel.enabled, channel.disabled_reason = False, reason
     logger.warning("notification channel %s disabled: %s", channel.name, reason)
+    metrics.channel_disabled(channel.kind)
     _audit(
         actor="notifications",
         action="notification_channel_disabled",
@@ -898,6 +900,11 @@ def _record(
         delivery.save(
             update_fields=["status", "sent_at", "next_attempt_at", "last_error", "attempts"]
         )
+    metrics.delivery(
+        kind=channel.kind if channel is not None else "unknown",
+        status=delivery.status,
+        latency=(now - delivery.created_at).total_seconds() if outcome.success else None,
+    )
 
 
 def due_delivery_ids(*, limit: int = 1000) -> list[int]:

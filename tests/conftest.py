@@ -7,6 +7,7 @@ transactions that roll back, so per-test rows vanish while the tenants stay.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import subprocess
@@ -89,6 +90,44 @@ def start_celery(args: list[str], log: Path, **env: str) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+@contextlib.contextmanager
+def committed_wired_tenant(
+    django_db_blocker: Any, simulated: dict[str, Any], slug: str, *, page_size: int = 1000
+) -> Iterator[Tenant]:
+    """A tenant committed to the test database (a worker must see it) with the simulated
+    tenant's app registration, polling paused; dropped with its schema afterwards."""
+    from django_celery_beat.models import PeriodicTask
+
+    from tenants import services
+
+    with django_db_blocker.unblock():
+        credential = services.save_azure_credential(
+            name=slug, client_id=simulated["client_id"], client_secret=simulated["client_secret"]
+        )
+        tenant = services.onboard_tenant(
+            name=slug,
+            slug=slug,
+            azure_tenant_id=simulated["tenant_id"],
+            actor="tests",
+            settings_overrides={
+                "polling_settings": {
+                    "enabled": False,
+                    "interval_minutes": 60,
+                    "page_size": page_size,
+                }
+            },
+        )
+        tenant.azure_credential = credential
+        tenant.save(update_fields=["azure_credential"])
+    try:
+        yield tenant
+    finally:
+        with django_db_blocker.unblock():
+            PeriodicTask.objects.filter(name=services.polling_task_name(tenant)).delete()
+            tenant.delete(force_drop=True)
+            credential.delete()
 
 
 def _onboard(slug: str, name: str) -> Tenant:

@@ -31,10 +31,12 @@ from azure.core.pipeline.policies import (
 )
 from azure.core.rest import HttpRequest
 
+from driftdetector import metrics
+
 from .clients import USER_AGENT, AzureConnection
 from .errors import AzureAccessError, AzureResponseError, AzureThrottledError, translate
 from .limiter import Limit, LocalLimiter, RateLimiter, acquire
-from .policies import CountingRetryPolicy
+from .policies import CountingRetryPolicy, correlate
 
 # Graph's reports service (auditLogs): 5 requests per 10 s per app per tenant, and 122 per
 # 10 s per app across all tenants: sliding windows (half a second longer, for the time a
@@ -104,7 +106,12 @@ class ReportsLimitPolicy(HTTPPolicy):
                 raise AzureThrottledError(str(exc)) from exc
             if waited and self._on_wait is not None:
                 self._on_wait(waited)
-        return self.next.send(request)
+        correlate(request, "client-request-id")
+        metrics.azure_request("msgraph")
+        response = self.next.send(request)
+        if response.http_response.status_code == 429:
+            metrics.azure_throttled("msgraph")
+        return response
 
 
 _LOCAL_LIMITER = LocalLimiter()

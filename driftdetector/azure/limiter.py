@@ -177,12 +177,18 @@ def acquire(
 
     Raises TimeoutError if the total wait would exceed ``max_wait``.
     """
+    from driftdetector import metrics
+
+    bucket = key.split(":", 1)[0]
     waited = 0.0
     while True:
         wait = limiter.try_acquire(key, limit)
         if wait <= 0:
+            if waited:
+                metrics.limiter_wait(bucket, waited)
             return waited
         if waited + wait > max_wait:
+            metrics.limiter_refused(bucket)
             raise TimeoutError(f"rate limiter '{key}' would need more than {max_wait:.0f} s")
         sleep(wait)
         waited += wait

@@ -20,6 +20,9 @@ from typing import Any
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 
+from driftdetector import metrics
+from driftdetector.logging import azure_client_request_id
+
 from .errors import AzureThrottledError
 from .limiter import ARM_READ_LIMIT, GRAPH_LIMIT, RateLimiter, acquire
 from .stats import CallStats
@@ -39,6 +42,17 @@ def parse_hms(value: str | None) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+def correlate(request: PipelineRequest[Any], header: str) -> None:
+    """Send the current request id (API call or task) as Azure's client request id.
+
+    azure-core's RequestIdPolicy puts a fresh GUID there; inside a request or a task
+    that carries an id, that id replaces it, so Azure's logs and ours share one key.
+    """
+    request_id = azure_client_request_id()
+    if request_id is not None:
+        request.http_request.headers[header] = request_id
 
 
 def request_kind(url: str) -> str:
@@ -153,8 +167,11 @@ class ThrottlePolicy(HTTPPolicy):
         while True:
             self._admit(kind)
             self.stats.record_call(kind)
+            correlate(request, "x-ms-client-request-id")
             response = self.next.send(request)
             http = response.http_response
+            if http.status_code == 429:
+                metrics.azure_throttled(kind)
             self._observe(kind, http.headers)
             bare_graph_429 = (
                 kind == "graph" and http.status_code == 429 and not http.headers.get("Retry-After")

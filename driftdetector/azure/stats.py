@@ -6,6 +6,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from driftdetector import metrics
+
 
 @dataclass
 class CallStats:
@@ -21,6 +23,7 @@ class CallStats:
 
     def record_call(self, kind: str) -> None:
         """One HTTP attempt to ARM (``arm``) or Resource Graph (``graph``)."""
+        metrics.azure_request(kind)
         with self._lock:
             self.calls += 1
             if kind == "graph":
@@ -30,6 +33,7 @@ class CallStats:
 
     def record_retry(self) -> None:
         """One retry after an error (not throttling)."""
+        metrics.azure_retry()
         with self._lock:
             self.retries += 1
 
@@ -37,6 +41,7 @@ class CallStats:
         """One wait imposed by throttling (Retry-After, quota headers or the shared limiter)."""
         if seconds <= 0:
             return
+        metrics.azure_throttle_wait(seconds)
         with self._lock:
             self.throttle_waits += 1
             self.throttle_wait_seconds += seconds

@@ -19,7 +19,7 @@ from notifications import services
 from notifications.inbox import Reply
 from notifications.models import Delivery
 from tenants import services as tenant_services
-from tests.conftest import start_celery
+from tests.conftest import committed_wired_tenant, start_celery
 from tests.notifications.helpers import channel, pending_delivery
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("celery")]
@@ -57,29 +57,9 @@ def committed_tenant(django_db_blocker, make_tenant, sim, settings, running_inbo
     slug = f"notify-{uuid.uuid4().hex[:6]}"
     tenant_id = str(uuid.uuid4())
     simulated = make_tenant(tenant_id=tenant_id, resources=60, subscriptions=1)
-    with django_db_blocker.unblock():
-        credential = tenant_services.save_azure_credential(
-            name=slug, client_id=simulated["client_id"], client_secret=simulated["client_secret"]
-        )
-        tenant = tenant_services.onboard_tenant(
-            name=slug,
-            slug=slug,
-            azure_tenant_id=tenant_id,
-            actor="tests",
-            settings_overrides={
-                "polling_settings": {"enabled": False, "interval_minutes": 60, "page_size": 1000}
-            },
-        )
-        tenant.azure_credential = credential
-        tenant.save(update_fields=["azure_credential"])
-    yield tenant
-    running_inbox.inbox.clear()
-    with django_db_blocker.unblock():
-        from django_celery_beat.models import PeriodicTask
-
-        PeriodicTask.objects.filter(name=tenant_services.polling_task_name(tenant)).delete()
-        tenant.delete(force_drop=True)
-        credential.delete()
+    with committed_wired_tenant(django_db_blocker, simulated, slug) as tenant:
+        yield tenant
+        running_inbox.inbox.clear()
 
 
 def _worker_env(sim, running_inbox, **extra):
