@@ -148,6 +148,9 @@ def reuse(resources: int) -> tuple[str, list[int]] | None:
         return None
     if tenant is None or user is None:
         return None
+    from django.core.management import call_command
+
+    call_command("migrate_schemas", verbosity=0)
     with tenant_context(tenant):
         ids = list(Configuration.objects.values_list("pk", flat=True))
     if len(ids) != resources:

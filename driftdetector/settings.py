@@ -125,6 +125,11 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DATABASE_CONNECT_TIMEOUT", 5
 )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# A kept connection (docker-compose keeps them 60 s) is safe with django-tenants: it
+# re-issues SET search_path after every set_tenant and after every rollback, so a request
+# never runs in the previous request's schema. No CONN_HEALTH_CHECKS: it costs a
+# round trip per request; after a PostgreSQL restart each worker answers one 503 and
+# reconnects.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379")
@@ -231,6 +236,13 @@ REST_FRAMEWORK = {
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# A verified API token is served from Redis for up to this long (accounts/tokencache.py);
+# revoking it, or saving its user, role or tenant, drops it at once. 0: no cache.
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60)
+# Each worker keeps the tenant a /t/<slug>/ path names for this long (tenants/selectors.py);
+# a tenant saved in the same worker is dropped at once, other workers see a deactivation
+# within this time. 0: look the tenant up on every request.
+TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=5.0)
 
 # OpenAPI 3 at /api/schema/; Swagger UI and Redoc from the sidecar's static files (offline).
 SPECTACULAR_SETTINGS = {

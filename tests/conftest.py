@@ -191,6 +191,39 @@ def in_tenant() -> Iterator[Callable[[Tenant], Any]]:
     connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_tenant_cache() -> None:
+    """Each test starts with an empty slug cache (tenants.selectors.active_tenant_by_slug):
+    a tenant a rolled-back test changed must not be served to the next one."""
+    from tenants.selectors import forget_tenants
+
+    forget_tenants()
+
+
+@pytest.fixture
+def stored_resource_in() -> Callable[..., Any]:
+    """Store one collected resource with its ``created`` change and the poll run that saw
+    it in a tenant's schema (the configuration and API tests' common data); returns the
+    Configuration, whose ``history`` and ``run`` attributes are the other two rows.
+    ``changes`` go to the change row (``changed_by``), the rest to the Configuration."""
+    from tests.factories import ConfigurationFactory, ConfigurationHistoryFactory, PollRunFactory
+
+    def store(tenant: Tenant, *, changed_by: str = "alice@contoso.com", **fields: Any) -> Any:
+        connection.set_tenant(tenant)
+        try:
+            run = PollRunFactory()
+            config = ConfigurationFactory(**fields)
+            config.history = ConfigurationHistoryFactory(
+                configuration=config, changed_by=changed_by, poll_run=run
+            )
+            config.run = run
+        finally:
+            connection.set_schema_to_public()
+        return config
+
+    return store
+
+
 # --- The Azure simulator: one in-process server per session, tenants per test ----------
 
 _counter = itertools.count(1)
