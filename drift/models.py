@@ -139,9 +139,7 @@ class DriftFinding(models.Model):
         indexes = [
             # The API's ?order=severity pages (most severe first, newest first within a
             # rank): read from this index instead of sorting every finding per page.
-            models.Index(
-                rank_expression().desc(), F("id").desc(), name="finding_severity_rank_id"
-            ),
+            models.Index(rank_expression().desc(), F("id").desc(), name="finding_severity_rank_id"),
         ]
 
     def __str__(self) -> str:
