@@ -369,6 +369,9 @@ def main() -> None:
     parser.add_argument(
         "--client", choices=["auto", "wrk", "python"], default="auto", help="auto: wrk if found"
     )
+    parser.add_argument(
+        "--gunicorn", help="gunicorn arguments instead of docker-compose's (to try others)"
+    )
     args = parser.parse_args()
     client = args.client
     if client == "auto":
@@ -385,6 +388,8 @@ def main() -> None:
         seeded = seed(args.resources, args.findings)
     token, ids = seeded
     gunicorn_args, compose_env = compose_web()
+    if args.gunicorn:
+        gunicorn_args = shlex.split(args.gunicorn)
     env = {
         **os.environ,
         **compose_env,

@@ -134,15 +134,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379")
 _REDIS_BASE = REDIS_URL.rstrip("/")
+# driftdetector.rediscache: Django's Redis backend keeping one client per pool.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "driftdetector.rediscache.RedisCache",
         "LOCATION": f"{_REDIS_BASE}/{env.int('REDIS_CACHE_DB', 1)}",
         "KEY_PREFIX": "dd",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     },
     "sessions": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "driftdetector.rediscache.RedisCache",
         "LOCATION": f"{_REDIS_BASE}/{env.int('REDIS_SESSION_DB', 2)}",
         "KEY_PREFIX": "dd-session",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -221,7 +222,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "driftdetector.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["driftdetector.api.filters.FilterBackend"],
     "DEFAULT_PARSER_CLASSES": ["driftdetector.api.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "driftdetector.api.problems.api_exception_handler",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any
 
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
 
@@ -19,3 +21,24 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
             except (OverflowError, ValueError) as exc:
                 raise ValidationError({self.field_name: ["The instant is out of range."]}) from exc
         return super().filter(qs, value)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, which skips building the FilterSet (a form and deep copies
+    of every filter, a tenth of a list page) when the query string names none of its
+    filters: every filter then has an empty value and leaves the queryset as it is.
+    A FilterSet that overrides ``filter_queryset`` always runs."""
+
+    def filter_queryset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if (
+            filterset_class is not None
+            and filterset_class.filter_queryset is django_filters.FilterSet.filter_queryset
+            and not any(
+                key.startswith(name)
+                for key in request.query_params
+                for name in filterset_class.base_filters
+            )
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
