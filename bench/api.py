@@ -185,6 +185,23 @@ def compose_web() -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
+def server_cpu_seconds(master: int) -> float:
+    """CPU seconds (user + system) used so far by gunicorn's master and its workers: the
+    server's cost per request, which, unlike latency, the other load on a shared machine
+    barely moves (Linux /proc; 0.0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        if pid == master or int(fields[1]) == master:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def get(port: int, path: str, token: str) -> tuple[float, int, bytes]:
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -433,13 +450,17 @@ def main() -> None:
                     ("history", args.seconds / 2),
                 ):
                     log(f"{phase} phase")
+                    cpu = server_cpu_seconds(server.pid)
                     results[phase] = wrk_phase(
                         phase, args.clients, seconds, args.port, token, base, handle.name
                     )
+                    results[phase]["cpu"] = server_cpu_seconds(server.pid) - cpu
             finally:
                 os.unlink(handle.name)
         else:
+            cpu = server_cpu_seconds(server.pid)
             results = python_phases(args, base, token, ids)
+            results["list"]["cpu"] = server_cpu_seconds(server.pid) - cpu  # all phases
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -459,6 +480,10 @@ def main() -> None:
                 "list_p95_ms": round(lists["p95_ms"], 1),
                 "detail_p50_ms": round(results["detail"]["p50_ms"], 1),
                 "history_p95_ms": round(results["history"]["p95_ms"], 1),
+                # gunicorn CPU per list page (ms): comparable on a loaded machine.
+                "list_server_cpu_ms": round(
+                    1000 * results["list"]["cpu"] / max(1, lists["requests"]), 2
+                ),
             }
         )
     )

@@ -105,3 +105,20 @@ def test_the_light_list_api_still_pages_with_cursors(token_client, msp_admin, te
         assert all("config_data" not in row for row in body["results"])
         url = body["next"]
     assert seen == sorted(made, reverse=True)
+
+
+def test_findings_order_is_validated_and_filters_still_apply(
+    token_client, msp_admin, tenant_a, in_tenant
+):
+    in_tenant(tenant_a)
+    DriftFindingFactory(severity="low")
+    DriftFindingFactory(severity="critical")
+    connection.set_schema_to_public()
+    client = token_client(msp_admin)
+    url = f"/t/{tenant_a.slug}/api/v1/drift/findings/"
+    bad = client.get(url + "?order=bogus")
+    assert bad.status_code == 400 and "order" in bad.json()["errors"]
+    ranked = client.get(url + "?order=severity").json()["results"]
+    assert [row["severity"] for row in ranked] == ["critical", "low"]
+    low = client.get(url + "?order=severity&severity=low").json()["results"]
+    assert [row["severity"] for row in low] == ["low"]
