@@ -4,4 +4,5 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "driftdetector.wsgi:application"]
+# As docker-compose runs it: 4 sync workers for 2 cores (see README, API performance).
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "driftdetector.wsgi:application"]
