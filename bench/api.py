@@ -329,7 +329,7 @@ def pct(values: list[float], q: float) -> float:
     return round(statistics.quantiles(values, n=100)[int(q) - 1], 1) if len(values) > 1 else 0.0
 
 
-def python_phases(args, base: str, token: str, ids: list[int]) -> dict[str, dict]:
+def python_phases(args, base: str, token: str, ids: list[int], server: int) -> dict[str, dict]:
     """The three phases with the Python client (when wrk is not installed)."""
 
     def list_path(state: dict) -> str:
@@ -361,6 +361,7 @@ def python_phases(args, base: str, token: str, ids: list[int]) -> dict[str, dict
         ("history", history_path, args.seconds / 2),
     ):
         log(f"{phase} phase")
+        cpu = server_cpu_seconds(server)
         latencies, failed = run_phase(args.clients, seconds, next_path, args.port, token)
         results[phase] = {
             "requests": len(latencies),
@@ -368,6 +369,7 @@ def python_phases(args, base: str, token: str, ids: list[int]) -> dict[str, dict
             "failed": failed,
             "p50_ms": pct(latencies, 50),
             "p95_ms": pct(latencies, 95),
+            "cpu": server_cpu_seconds(server) - cpu,
         }
     return results
 
@@ -458,9 +460,7 @@ def main() -> None:
             finally:
                 os.unlink(handle.name)
         else:
-            cpu = server_cpu_seconds(server.pid)
-            results = python_phases(args, base, token, ids)
-            results["list"]["cpu"] = server_cpu_seconds(server.pid) - cpu  # all phases
+            results = python_phases(args, base, token, ids, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
