@@ -14,7 +14,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import pytest
@@ -200,26 +200,34 @@ def _fresh_tenant_cache() -> None:
     forget_tenants()
 
 
+class StoredResource(NamedTuple):
+    """A collected resource, its ``created`` change and the poll run that saw it."""
+
+    configuration: Any
+    change: Any
+    run: Any
+
+
 @pytest.fixture
-def stored_resource_in() -> Callable[..., Any]:
+def stored_resource_in() -> Callable[..., StoredResource]:
     """Store one collected resource with its ``created`` change and the poll run that saw
-    it in a tenant's schema (the configuration and API tests' common data); returns the
-    Configuration, whose ``history`` and ``run`` attributes are the other two rows.
-    ``changes`` go to the change row (``changed_by``), the rest to the Configuration."""
+    it in a tenant's schema (the configuration and API tests' common data). ``changed_by``
+    goes to the change row, the other keywords to ConfigurationFactory."""
     from tests.factories import ConfigurationFactory, ConfigurationHistoryFactory, PollRunFactory
 
-    def store(tenant: Tenant, *, changed_by: str = "alice@contoso.com", **fields: Any) -> Any:
+    def store(
+        tenant: Tenant, *, changed_by: str = "alice@contoso.com", **fields: Any
+    ) -> StoredResource:
         connection.set_tenant(tenant)
         try:
             run = PollRunFactory()
             config = ConfigurationFactory(**fields)
-            config.history = ConfigurationHistoryFactory(
+            change = ConfigurationHistoryFactory(
                 configuration=config, changed_by=changed_by, poll_run=run
             )
-            config.run = run
         finally:
             connection.set_schema_to_public()
-        return config
+        return StoredResource(config, change, run)
 
     return store
 

@@ -27,11 +27,11 @@ def api_objects(
 ) -> Iterator[dict[str, Any]]:
     """One resource (with history and a poll run), report, finding, baseline and exception
     in tenant A's schema; their ids by name."""
-    config = stored_resource_in(
+    stored = stored_resource_in(
         tenant_a, group="rg-api", name="kv-api", changed_by='=HYPERLINK("http://evil")'
     )
+    config, run = stored.configuration, stored.run
     assert config.resource_id == RESOURCE
-    run = config.run
     connection.set_tenant(tenant_a)
     now = timezone.now()
     report = DriftReport.objects.create(started_at=now, finished_at=now, by_severity={"high": 1})

@@ -17,7 +17,7 @@ SECRET_ID = (
 @pytest.fixture
 def stored_resource(tenant_a, stored_resource_in):
     """One resource with a change and a poll run in tenant A's schema."""
-    config = stored_resource_in(tenant_a, group="rg-secret", name="kv-secret-ü")
+    config = stored_resource_in(tenant_a, group="rg-secret", name="kv-secret-ü").configuration
     assert config.resource_id == SECRET_ID
     return config
 
