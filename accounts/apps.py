@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import signals
+        from accounts import signals, tokencache
 
         signals.connect()
+        tokencache.connect()

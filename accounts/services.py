@@ -16,7 +16,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import crypto
+from accounts import crypto, tokencache
 from accounts.fields import EncryptedTextField
 from accounts.models import ApiToken, Role, User
 from tenants.models import Tenant
@@ -142,14 +142,19 @@ def authenticate_api_token(clear: str, request: HttpRequest | None = None) -> Ap
     """The live token whose prefix and hash match ``clear``, else None.
 
     Records ``last_used_at`` and a ``api_token_used`` audit event at most once a minute
-    per token (an audit row per API call would drown the log).
+    per token (an audit row per API call would drown the log). A token that verified is
+    served from ``accounts.tokencache`` until a write touching it drops it there.
     """
     parts = clear.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_LEAD:
         return None
-    token = ApiToken.objects.select_related("user", "user__tenant").filter(prefix=parts[1]).first()
-    if token is None or not hmac.compare_digest(token.token_hash, _token_hash(clear)):
-        return None
+    digest = _token_hash(clear)
+    token = tokencache.cached(digest)
+    fresh = token is None
+    if fresh:
+        token = tokencache.token_by_prefix(parts[1])
+        if token is None or not hmac.compare_digest(token.token_hash, digest):
+            return None
     now = timezone.now()
     if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return None
@@ -158,6 +163,9 @@ def authenticate_api_token(clear: str, request: HttpRequest | None = None) -> Ap
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
         _audit_token(token, "used", token.user, request)
+        fresh = True
+    if fresh:
+        tokencache.remember(token)
     return token
 
 

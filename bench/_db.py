@@ -31,7 +31,12 @@ def fresh_database(name: str) -> str:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{name}"')
     conn.close()
-    return urlunsplit(parts._replace(path=f"/{quote(name)}"))
+    return database_url(name)
+
+
+def database_url(name: str) -> str:
+    """DATABASE_URL with its database replaced by ``name`` (which is left as it is)."""
+    return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{quote(name)}"))
 
 
 def setup_django(database_url: str) -> None:

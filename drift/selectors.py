@@ -147,9 +147,14 @@ def rule_details(
 ) -> dict[str, str]:
     """The rule that rated ``finding``: name, source, id, rationale and reference (empty
     strings for the fallback or a rule that no longer exists)."""
-    name = _rule_name(finding.matched_rule)
     if index is None:
         index = rule_index(Tenant.objects.get(schema_name=connection.schema_name))
+    return rule_details_by_name(finding.matched_rule, index)
+
+
+def rule_details_by_name(matched_rule: str, index: dict[str, dict[str, str]]) -> dict[str, str]:
+    """``rule_details`` from a finding's ``matched_rule`` and a ``rule_index``."""
+    name = _rule_name(matched_rule)
     found = index.get(name, {"source": "", "id": "", "rationale": "", "reference": ""})
     if name == "default":
         found = {**found, "source": "fallback", "rationale": "No rule matched this change."}

@@ -139,23 +139,29 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DATABASE_CONNECT_TIMEOUT", 5
 )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# A kept connection (docker-compose keeps them 60 s) is safe with django-tenants: it
+# re-issues SET search_path after every set_tenant and after every rollback, so a request
+# never runs in the previous request's schema. No CONN_HEALTH_CHECKS: it costs a
+# round trip per request; after a PostgreSQL restart each worker answers one 503 and
+# reconnects.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379")
 _REDIS_BASE = REDIS_URL.rstrip("/")
+# driftdetector.rediscache: Django's Redis backend keeping one client per pool.
 CACHES = {
     "default": {
         "BACKEND": (
             "driftdetector.cache.MeteredRedisCache"
             if METRICS_ENABLED
-            else "django.core.cache.backends.redis.RedisCache"
+            else "driftdetector.rediscache.RedisCache"
         ),
         "LOCATION": f"{_REDIS_BASE}/{env.int('REDIS_CACHE_DB', 1)}",
         "KEY_PREFIX": "dd",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     },
     "sessions": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "driftdetector.rediscache.RedisCache",
         "LOCATION": f"{_REDIS_BASE}/{env.int('REDIS_SESSION_DB', 2)}",
         "KEY_PREFIX": "dd-session",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -240,7 +246,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "driftdetector.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["driftdetector.api.filters.FilterBackend"],
     "DEFAULT_PARSER_CLASSES": ["driftdetector.api.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "driftdetector.api.problems.api_exception_handler",
@@ -255,6 +261,13 @@ REST_FRAMEWORK = {
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# A verified API token is served from Redis for up to this long (accounts/tokencache.py);
+# revoking it, or saving its user, role or tenant, drops it at once. 0: no cache.
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60)
+# Each worker keeps the tenant a /t/<slug>/ path names for this long (tenants/selectors.py);
+# a tenant saved in the same worker is dropped at once, other workers see a deactivation
+# within this time. 0: look the tenant up on every request.
+TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=5.0)
 
 # OpenAPI 3 at /api/schema/; Swagger UI and Redoc from the sidecar's static files (offline).
 SPECTACULAR_SETTINGS = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
@@ -23,9 +25,39 @@ def customer_tenants() -> QuerySet[Tenant]:
     return Tenant.objects.exclude(schema_name=get_public_schema_name())
 
 
+# slug -> (monotonic time it was read, the active tenant); see active_tenant_by_slug.
+_active_by_slug: dict[str, tuple[float, Tenant]] = {}
+_ACTIVE_BY_SLUG_MAX = 4096
+
+
 def active_tenant_by_slug(slug: str) -> Tenant | None:
-    """The active tenant with this slug, or None (callers answer 404 either way)."""
-    return Tenant.objects.filter(slug=slug, is_active=True).first()
+    """The active tenant with this slug, or None (callers answer 404 either way).
+
+    Every /t/<slug>/ request asks, so a found tenant is kept in this process for
+    ``TENANT_CACHE_SECONDS`` (the query and its extra SET search_path were a tenth of a
+    list page). Saving or deleting any tenant empties this process's cache at once
+    (``forget_tenants``); other workers see a deactivation when their entry ages out.
+    Unknown slugs are not kept, so a new tenant is served at once and random slugs
+    cannot fill the cache.
+    """
+    ttl = settings.TENANT_CACHE_SECONDS
+    now = time.monotonic()
+    hit = _active_by_slug.get(slug)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    tenant = Tenant.objects.filter(slug=slug, is_active=True).first()
+    if tenant is not None and ttl > 0:
+        if len(_active_by_slug) >= _ACTIVE_BY_SLUG_MAX:
+            _active_by_slug.clear()
+        _active_by_slug[slug] = (now, tenant)
+    else:
+        _active_by_slug.pop(slug, None)
+    return tenant
+
+
+def forget_tenants(*args: object, **kwargs: object) -> None:
+    """Empty this process's slug cache (a receiver of Tenant's post_save / post_delete)."""
+    _active_by_slug.clear()
 
 
 def current_settings(tenant: Tenant) -> TenantSettings | None:

@@ -15,7 +15,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import pytest
@@ -228,6 +228,47 @@ def in_tenant() -> Iterator[Callable[[Tenant], Any]]:
 
     yield enter
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tenant_cache() -> None:
+    """Each test starts with an empty slug cache (tenants.selectors.active_tenant_by_slug):
+    a tenant a rolled-back test changed must not be served to the next one."""
+    from tenants.selectors import forget_tenants
+
+    forget_tenants()
+
+
+class StoredResource(NamedTuple):
+    """A collected resource, its ``created`` change and the poll run that saw it."""
+
+    configuration: Any
+    change: Any
+    run: Any
+
+
+@pytest.fixture
+def stored_resource_in() -> Callable[..., StoredResource]:
+    """Store one collected resource with its ``created`` change and the poll run that saw
+    it in a tenant's schema (the configuration and API tests' common data). ``changed_by``
+    goes to the change row, the other keywords to ConfigurationFactory."""
+    from tests.factories import ConfigurationFactory, ConfigurationHistoryFactory, PollRunFactory
+
+    def store(
+        tenant: Tenant, *, changed_by: str = "alice@contoso.com", **fields: Any
+    ) -> StoredResource:
+        connection.set_tenant(tenant)
+        try:
+            run = PollRunFactory()
+            config = ConfigurationFactory(**fields)
+            change = ConfigurationHistoryFactory(
+                configuration=config, changed_by=changed_by, poll_run=run
+            )
+        finally:
+            connection.set_schema_to_public()
+        return StoredResource(config, change, run)
+
+    return store
 
 
 # --- The Azure simulator: one in-process server per session, tenants per test ----------

@@ -62,3 +62,59 @@ class DriftFindingFactory(factory.django.DjangoModelFactory):
     changed_by = "unknown"
     first_seen = factory.LazyFunction(timezone.now)
     last_seen = factory.LazyFunction(timezone.now)
+
+
+class PollRunFactory(factory.django.DjangoModelFactory):
+    """A succeeded collection pass in the current tenant schema (enter the schema first)."""
+
+    class Meta:
+        model = "configurations.PollRun"
+
+    started_at = factory.LazyFunction(timezone.now)
+    status = "succeeded"
+    seen = 1
+    created = 1
+
+
+class ConfigurationFactory(factory.django.DjangoModelFactory):
+    """A collected key vault in the current tenant schema (enter the schema first); its
+    subscription, group and name follow ``resource_id``."""
+
+    class Meta:
+        model = "configurations.Configuration"
+
+    class Params:
+        subscription = "aaaa"
+        group = "rg-api"
+        name = factory.Sequence(lambda n: f"kv-{n}")
+
+    resource_id = factory.LazyAttribute(
+        lambda o: (
+            f"/subscriptions/{o.subscription}/resourcegroups/{o.group}"
+            f"/providers/microsoft.keyvault/vaults/{o.name}"
+        )
+    )
+    resource_type = "microsoft.keyvault/vaults"
+    resource_name = factory.LazyAttribute(lambda o: o.name)
+    subscription_id = factory.LazyAttribute(lambda o: o.subscription)
+    resource_group = factory.LazyAttribute(lambda o: o.group)
+    location = "westeurope"
+    config_data = factory.LazyAttribute(
+        lambda o: {"id": o.resource_id, "properties": {"enablePurgeProtection": True}}
+    )
+    config_hash = "0" * 64
+    first_seen = factory.LazyFunction(timezone.now)
+    last_updated = factory.LazyAttribute(lambda o: o.first_seen)
+
+
+class ConfigurationHistoryFactory(factory.django.DjangoModelFactory):
+    """The ``created`` change of ``configuration`` (its current document)."""
+
+    class Meta:
+        model = "configurations.ConfigurationHistory"
+
+    configuration = factory.SubFactory(ConfigurationFactory)
+    new_config = factory.LazyAttribute(lambda o: o.configuration.config_data)
+    changed_at = factory.LazyAttribute(lambda o: o.configuration.last_updated)
+    change_type = "created"
+    changed_by = "alice@contoso.com"

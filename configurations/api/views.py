@@ -8,10 +8,11 @@ from accounts.api.permissions import TenantAccess
 from configurations import selectors
 from configurations.api import filtersets, serializers
 from configurations.models import ConfigurationHistory
+from driftdetector.api.light import LightListMixin
 from driftdetector.api.pagination import CursorPagination
 
 
-class ConfigurationViewSet(viewsets.ReadOnlyModelViewSet):
+class ConfigurationViewSet(LightListMixin, viewsets.ReadOnlyModelViewSet):
     """Resources of the tenant, newest first, a cursor page at a time; the detail has the
     configuration document."""
 
@@ -29,7 +30,7 @@ class ConfigurationViewSet(viewsets.ReadOnlyModelViewSet):
         return serializers.ConfigurationSerializer
 
 
-class ConfigurationHistoryList(generics.ListAPIView):
+class ConfigurationHistoryList(LightListMixin, generics.ListAPIView):
     """Changes of one resource, newest first."""
 
     serializer_class = serializers.ConfigurationHistorySerializer

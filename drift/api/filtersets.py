@@ -28,6 +28,9 @@ class FindingFilterSet(django_filters.FilterSet):
         label="severity: most severe first (rank, not name); newest: default",
     )
 
+    # Validated here, applied by FindingPagination (see driftdetector.api.filters).
+    paginator_params = ("order",)
+
     class Meta:
         model = DriftFinding
         fields = ["status", "severity", "kind", "resource_type", "resource_id", "flapping"]

@@ -22,6 +22,7 @@ from drift.api import serializers as drift_serializers
 from drift.api.exports import export_response
 from drift.choices import rank_expression
 from drift.models import Baseline, DriftException, DriftFinding, DriftReport
+from driftdetector.api.light import LightListMixin
 from driftdetector.api.pagination import MAX_PAGE_SIZE, CursorPagination
 from tenants.api.serializers import as_drf_error
 
@@ -48,7 +49,7 @@ def _actor(request: Request) -> str:
     return request.user.get_username()
 
 
-class FindingViewSet(viewsets.ReadOnlyModelViewSet):
+class FindingViewSet(LightListMixin, viewsets.ReadOnlyModelViewSet):
     """Drift findings with the rule that rated each; POST actions change their status."""
 
     serializer_class = drift_serializers.FindingSerializer
@@ -57,9 +58,14 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet):
     write_permission = "drift.change_driftfinding"
     filterset_class = filtersets.FindingFilterSet
     pagination_class = FindingPagination
+    light_columns = ("severity_rank", "matched_rule")
 
     def get_queryset(self):
         return DriftFinding.objects.annotate(severity_rank=rank_expression())
+
+    def light_computed(self) -> dict[str, Any]:
+        index = selectors.rule_index(self.request.tenant)  # once per page
+        return {"rule": lambda row: selectors.rule_details_by_name(row["matched_rule"], index)}
 
     def _after(self, changed: int) -> Response:
         finding = self.get_queryset().get(pk=self.kwargs["pk"])

@@ -47,9 +47,9 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
 
 
 class CursorPagination(pagination.CursorPagination):
-    """Newest first by primary key (unique and indexed); ``?limit=`` up to the maximum."""
+    """Newest first by id, the primary key (unique and indexed); ``?limit=`` up to the maximum."""
 
-    ordering = "-pk"
+    ordering = "-id"
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = MAX_PAGE_SIZE

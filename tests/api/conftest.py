@@ -14,7 +14,6 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import create_api_token
 from auditlog.models import SigningLog
-from configurations.models import Configuration, ConfigurationHistory, PollRun
 from drift.models import Baseline, DriftException, DriftReport
 from tenants.models import Tenant
 from tests.factories import DriftFindingFactory
@@ -23,32 +22,18 @@ RESOURCE = "/subscriptions/aaaa/resourcegroups/rg-api/providers/microsoft.keyvau
 
 
 @pytest.fixture
-def api_objects(tenant_a: Tenant) -> Iterator[dict[str, Any]]:
+def api_objects(
+    tenant_a: Tenant, stored_resource_in: Callable[..., Any]
+) -> Iterator[dict[str, Any]]:
     """One resource (with history and a poll run), report, finding, baseline and exception
     in tenant A's schema; their ids by name."""
+    stored = stored_resource_in(
+        tenant_a, group="rg-api", name="kv-api", changed_by='=HYPERLINK("http://evil")'
+    )
+    config, run = stored.configuration, stored.run
+    assert config.resource_id == RESOURCE
     connection.set_tenant(tenant_a)
     now = timezone.now()
-    run = PollRun.objects.create(started_at=now, status="succeeded", seen=1, created=1)
-    config = Configuration.objects.create(
-        resource_id=RESOURCE,
-        resource_type="microsoft.keyvault/vaults",
-        resource_name="kv-api",
-        subscription_id="aaaa",
-        resource_group="rg-api",
-        location="westeurope",
-        config_data={"id": RESOURCE, "properties": {"enablePurgeProtection": True}},
-        config_hash="0" * 64,
-        first_seen=now,
-        last_updated=now,
-    )
-    ConfigurationHistory.objects.create(
-        configuration=config,
-        new_config=config.config_data,
-        changed_at=now,
-        change_type="created",
-        changed_by='=HYPERLINK("http://evil")',
-        poll_run=run,
-    )
     report = DriftReport.objects.create(started_at=now, finished_at=now, by_severity={"high": 1})
     finding = DriftFindingFactory(
         resource_id=RESOURCE,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
-from configurations.models import Configuration, ConfigurationHistory, PollRun
+from configurations.models import ConfigurationHistory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,32 +15,10 @@ SECRET_ID = (
 
 
 @pytest.fixture
-def stored_resource(tenant_a):
+def stored_resource(tenant_a, stored_resource_in):
     """One resource with a change and a poll run in tenant A's schema."""
-    connection.set_tenant(tenant_a)
-    now = timezone.now()
-    run = PollRun.objects.create(started_at=now, status="succeeded", seen=1, created=1)
-    config = Configuration.objects.create(
-        resource_id=SECRET_ID,
-        resource_type="microsoft.keyvault/vaults",
-        resource_name="kv-secret-ü",
-        subscription_id="aaaa",
-        resource_group="rg-secret",
-        location="westeurope",
-        config_data={"id": SECRET_ID, "properties": {"enablePurgeProtection": True}},
-        config_hash="0" * 64,
-        first_seen=now,
-        last_updated=now,
-    )
-    ConfigurationHistory.objects.create(
-        configuration=config,
-        new_config=config.config_data,
-        changed_at=now,
-        change_type="created",
-        changed_by="alice@contoso.com",
-        poll_run=run,
-    )
-    connection.set_schema_to_public()
+    config = stored_resource_in(tenant_a, group="rg-secret", name="kv-secret-ü").configuration
+    assert config.resource_id == SECRET_ID
     return config
 
 
