@@ -100,6 +100,7 @@ bench: migrate
 	@$(WITH_ENV) $(BIN)/python bench/pages.py
 	@$(WITH_ENV) $(BIN)/python bench/audit.py
 	@$(WITH_ENV) $(BIN)/python bench/metrics.py
+	@$(WITH_ENV) $(BIN)/python bench/fleet.py
 
 stop-services:
 	$(BIN)/python -m driftdetector.devservices stop
