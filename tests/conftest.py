@@ -94,10 +94,16 @@ def start_celery(args: list[str], log: Path, **env: str) -> subprocess.Popen:
 
 @contextlib.contextmanager
 def committed_wired_tenant(
-    django_db_blocker: Any, simulated: dict[str, Any], slug: str, *, page_size: int = 1000
+    django_db_blocker: Any,
+    simulated: dict[str, Any],
+    slug: str,
+    *,
+    page_size: int = 1000,
+    polling_settings: dict[str, Any] | None = None,
 ) -> Iterator[Tenant]:
     """A tenant committed to the test database (a worker must see it) with the simulated
-    tenant's app registration, polling paused; dropped with its schema afterwards."""
+    tenant's app registration, polling paused unless ``polling_settings`` say otherwise;
+    dropped with its schema, schedule and credential afterwards."""
     from django_celery_beat.models import PeriodicTask
 
     from tenants import services
@@ -112,11 +118,8 @@ def committed_wired_tenant(
             azure_tenant_id=simulated["tenant_id"],
             actor="tests",
             settings_overrides={
-                "polling_settings": {
-                    "enabled": False,
-                    "interval_minutes": 60,
-                    "page_size": page_size,
-                }
+                "polling_settings": polling_settings
+                or {"enabled": False, "interval_minutes": 60, "page_size": page_size}
             },
         )
         tenant.azure_credential = credential
@@ -411,46 +414,29 @@ def committed_sim_tenant(
 ) -> Iterator[Callable[..., tuple[Tenant, dict[str, Any]]]]:
     """Make tenants committed to the test database (a worker must see them), each wired to a
     fresh simulated tenant: ``(prefix, resources=, polling_settings=) -> (tenant, spec)``.
-    Their schema, schedule and credential are removed afterwards."""
-    from django_celery_beat.models import PeriodicTask
-
-    from tenants import services
-
+    Each is a ``committed_wired_tenant``, removed afterwards."""
     settings.AZURE_AUTHORITY_HOST = settings.AZURE_ARM_ENDPOINT = sim.base_url
     settings.AZURE_GRAPH_ENDPOINT = sim.base_url
     settings.AZURE_CA_BUNDLE = str(sim.ca_path)
-    made: list[tuple[Tenant, Any]] = []
+    with contextlib.ExitStack() as made:
 
-    def make(
-        prefix: str, *, resources: int, polling_settings: dict[str, Any]
-    ) -> tuple[Tenant, dict[str, Any]]:
-        slug = f"{prefix}-{uuid.uuid4().hex[:6]}"
-        tenant_id = str(uuid.uuid4())
-        simulated = make_tenant(tenant_id=tenant_id, resources=resources, subscriptions=1)
-        with django_db_blocker.unblock():
-            credential = services.save_azure_credential(
-                name=slug,
-                client_id=simulated["client_id"],
-                client_secret=simulated["client_secret"],
+        def make(
+            prefix: str, *, resources: int, polling_settings: dict[str, Any]
+        ) -> tuple[Tenant, dict[str, Any]]:
+            simulated = make_tenant(
+                tenant_id=str(uuid.uuid4()), resources=resources, subscriptions=1
             )
-            tenant = services.onboard_tenant(
-                name=slug,
-                slug=slug,
-                azure_tenant_id=tenant_id,
-                actor="tests",
-                settings_overrides={"polling_settings": polling_settings},
+            tenant = made.enter_context(
+                committed_wired_tenant(
+                    django_db_blocker,
+                    simulated,
+                    f"{prefix}-{uuid.uuid4().hex[:6]}",
+                    polling_settings=polling_settings,
+                )
             )
-            tenant.azure_credential = credential
-            tenant.save(update_fields=["azure_credential"])
-        made.append((tenant, credential))
-        return tenant, simulated
+            return tenant, simulated
 
-    yield make
-    with django_db_blocker.unblock():
-        for tenant, credential in made:
-            PeriodicTask.objects.filter(name=services.polling_task_name(tenant)).delete()
-            tenant.delete(force_drop=True)
-            credential.delete()
+        yield make
 
 
 @pytest.fixture
