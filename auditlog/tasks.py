@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import connection
-
 from driftdetector.celery import app
 
 logger = logging.getLogger(__name__)
@@ -26,13 +24,9 @@ def record_platform_event(log_id: str, actor: str, action: str, **fields: Any) -
 def collect_audit() -> dict[str, Any]:
     """Read the task's tenant's Azure sign-ins and directory audits from Microsoft Graph."""
     from auditlog.collection import collect_tenant_audit
-    from tenants.models import Tenant
+    from tenants.selectors import task_tenant
 
-    if connection.schema_name == "public":
-        raise ValueError("collect_audit needs a tenant schema in its _schema_name header")
-    tenant = Tenant.objects.select_related("azure_credential").get(
-        schema_name=connection.schema_name
-    )
+    tenant = task_tenant(COLLECT_TASK)
     if not tenant.is_active or tenant.azure_credential is None:
         return {"tenant": tenant.slug, "skipped": "inactive or no credential"}
     return collect_tenant_audit(tenant).as_dict()

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 
 from driftdetector.celery import app
 from driftdetector.pipeline import enqueue, publish
@@ -22,13 +21,9 @@ def poll_tenant(trigger: str = "schedule") -> dict[str, Any]:
     """Run one collection pass for the task's tenant (scheduled by the tenant's PeriodicTask)."""
     from configurations.locks import PassAlreadyRunning
     from configurations.services import PassOptions, run_collection_pass
-    from tenants.models import Tenant
+    from tenants.selectors import task_tenant
 
-    if connection.schema_name == "public":
-        raise ValueError("poll_tenant needs a tenant schema in its _schema_name header")
-    tenant = Tenant.objects.select_related("azure_credential").get(
-        schema_name=connection.schema_name
-    )
+    tenant = task_tenant(POLL_TASK)
     if not tenant.is_active:
         return {"tenant": tenant.slug, "skipped": "tenant inactive"}
     try:
@@ -58,13 +53,9 @@ def poll_tenant(trigger: str = "schedule") -> dict[str, Any]:
 def watch_tenant() -> dict[str, Any]:
     """Follow the task's tenant's Azure change feed once (sent by ``schedule_watches``)."""
     from configurations.watch import run_watch
-    from tenants.models import Tenant
+    from tenants.selectors import task_tenant
 
-    if connection.schema_name == "public":
-        raise ValueError("watch_tenant needs a tenant schema in its _schema_name header")
-    tenant = Tenant.objects.select_related("azure_credential").get(
-        schema_name=connection.schema_name
-    )
+    tenant = task_tenant(WATCH_TASK)
     if not tenant.is_active or tenant.azure_credential is None:
         return {"tenant": tenant.slug, "skipped": "inactive or no credential"}
     return run_watch(tenant).as_dict()

@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
@@ -18,6 +19,14 @@ from tenants.models import Tenant
 def public_tenant() -> Tenant:
     """The MSP's own tenant (schema ``public``)."""
     return Tenant.objects.get(schema_name=get_public_schema_name())
+
+
+def task_tenant(task_name: str) -> Tenant:
+    """The tenant whose schema a Celery task runs in (its ``_schema_name`` header), with its
+    Azure credential; a tenant task sent without a tenant schema is a programming error."""
+    if connection.schema_name == get_public_schema_name():
+        raise ValueError(f"{task_name} needs a tenant schema in its _schema_name header")
+    return Tenant.objects.select_related("azure_credential").get(schema_name=connection.schema_name)
 
 
 def customer_tenants() -> QuerySet[Tenant]:
