@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Case, F, Q, When
 
 
 class PollRun(models.Model):
@@ -47,6 +48,14 @@ class PollRun(models.Model):
         return f"poll {self.pk} {self.status} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
+class IsDistinctFrom(models.Func):
+    """``a IS DISTINCT FROM b``: inequality where NULL equals NULL."""
+
+    arg_joiner = " IS DISTINCT FROM "
+    template = "(%(expressions)s)"
+    output_field = models.BooleanField()
+
+
 class Configuration(models.Model):
     """Current normalised configuration of one Azure resource (tombstoned, never deleted).
 
@@ -73,9 +82,33 @@ class Configuration(models.Model):
     first_seen = models.DateTimeField()
     last_updated = models.DateTimeField()
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    detected_hash = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text="config_hash as the last drift detection pass compared it (NULL: absent "
+        "then); a row where it differs from the present hash is pending detection.",
+    )
+    # A stored column rather than the expression in a partial index's predicate: ANALYZE
+    # keeps statistics on it, so the planner knows how few rows are pending and uses the
+    # index (it has no estimate for a comparison of two columns and scans the table).
+    drift_pending = models.GeneratedField(
+        expression=IsDistinctFrom(
+            F("detected_hash"), Case(When(deleted_at__isnull=True, then=F("config_hash")))
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["resource_id"]
+        indexes = [
+            models.Index(
+                fields=["resource_id"],
+                condition=Q(drift_pending=True),
+                name="configuration_drift_pending",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.resource_type} {self.resource_name}"

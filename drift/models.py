@@ -18,6 +18,9 @@ class Baseline(models.Model):
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
     active = models.BooleanField(default=True)
+    revision = models.PositiveIntegerField(
+        default=0, help_text="bumped whenever entries are accepted into it after creation"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -80,6 +83,16 @@ class DriftReport(models.Model):
     )
     ignored = models.PositiveIntegerField(default=0, help_text="changes matched by ignore rules")
     error = models.TextField(blank=True)
+    detection_key = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="fingerprint of what the pass compared against (baseline and its revision, "
+        "rules, exceptions, detection code); a later pass with the same key examines only "
+        "the resources changed since",
+    )
+    full_check_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the last pass that compared every resource ran"
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -195,3 +208,20 @@ class PathActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_id} {self.path}"
+
+
+class DriftedResource(models.Model):
+    """A resource that differs from the active baseline, as the last pass left it: the
+    kind of drift and how many of its changes were ignored or covered by an exception.
+
+    Lets a pass that examines only the changed resources report the tenant's totals
+    without comparing the unchanged ones again.
+    """
+
+    resource_id = models.CharField(max_length=1024, unique=True)
+    kind = models.CharField(max_length=10)
+    ignored = models.PositiveIntegerField(default=0)
+    suppressed = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} ({self.kind})"

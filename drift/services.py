@@ -8,17 +8,20 @@ later pass updates its finding (last_seen); a value back at its baseline resolve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import nullcontext
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
@@ -87,21 +90,24 @@ def create_baseline(*, name: str, actor: str, scope_prefix: str = "") -> Baselin
     return baseline
 
 
-def find_drift(moved: statements.Moved) -> tuple[list[ResourceDrift], dict[str, str]]:
-    """(drift per moved resource, who changed each last) against the active baseline.
+def find_drift(
+    baseline_id: int, resource_ids: list[str]
+) -> tuple[list[ResourceDrift], dict[str, str], dict[str, str | None]]:
+    """(drift per resource, who changed each last, the present hash each was compared
+    at) for ``resource_ids`` against the baseline (either side may be absent).
 
-    The approved and present configurations of the moved resources, and their latest
-    callers, come back in one statement per batch. An approved config normalised under
-    older normalisation rules is brought to the current form first (and stored so, once).
+    The approved and present configurations, and their latest callers, come back in one
+    statement per batch. An approved config normalised under older normalisation rules
+    is brought to the current form first (and stored so, once).
     """
-    if moved.baseline_id is None:
-        return [], {}
     fingerprint = rules_fingerprint()
     drifts: list[ResourceDrift] = []
     callers: dict[str, str] = {}
-    for batch in _batches(moved.changed + moved.added + moved.removed, 2000):
+    compared: dict[str, str | None] = {}
+    for batch in _batches(resource_ids, 2000):
         refreshed: dict[str, tuple[dict[str, Any], str]] = {}
-        for sides in statements.approved_and_present(moved.baseline_id, batch):
+        for sides in statements.approved_and_present(baseline_id, batch):
+            compared[sides.resource_id] = None if sides.present is None else sides.present[1]
             before = sides.approved
             if (
                 before is not None
@@ -114,8 +120,8 @@ def find_drift(moved: statements.Moved) -> tuple[list[ResourceDrift], dict[str, 
             if drift is not None:
                 drifts.append(drift)
                 callers[drift.resource_id] = sides.changed_by
-        statements.refresh_entries(moved.baseline_id, refreshed, fingerprint)
-    return drifts, callers
+        statements.refresh_entries(baseline_id, refreshed, fingerprint)
+    return drifts, callers, compared
 
 
 def _renormalised(approved: tuple[dict[str, Any], str]) -> tuple[dict[str, Any], str]:
@@ -166,12 +172,13 @@ def _exception_matcher(now: datetime) -> ExceptionMatcher:
     )
 
 
-def _record_path_events(
+def _path_events(
     keys: set[tuple[str, str]], report_id: int, policy: FlappingPolicy
-) -> set[tuple[str, str]]:
-    """Note an event for each (resource, path) in this pass; returns the keys now flapping."""
+) -> tuple[list[tuple[str, str, list[int], bool]], set[tuple[str, str]]]:
+    """An event for each (resource, path) in this pass (report ``report_id``): the path
+    activity rows to write and the keys now flapping."""
     if not keys:
-        return set()
+        return [], set()
     known: dict[tuple[str, str], list[int]] = {}
     oldest = report_id  # what it is for paths with no earlier activity
     for batch in _batches(sorted({rid for rid, _ in keys})):
@@ -185,9 +192,54 @@ def _record_path_events(
         rows.append((rid, path, recent, flaps))
         if flaps:
             flapping.add((rid, path))
-    for batch in _batches(rows):
-        statements.upsert_path_activity(batch)
-    return flapping
+    return rows, flapping
+
+
+def _source_digest() -> str:
+    """Digest of the code and data that decide what drifts and how it is rated: a deploy
+    that changes them makes the next pass compare every resource again."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in DETECTION_SOURCES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()
+
+
+DETECTION_SOURCES = (
+    "compare.py",
+    "severity.py",
+    "suppression.py",
+    "services.py",
+    "statements.py",
+    "default_rules.json",
+)
+SOURCE_DIGEST = _source_digest()
+
+
+def detection_key(context: statements.Context) -> str:
+    """What a pass compares against, as one digest: the baseline and its revision and
+    scope, both rule documents as stored, the live exceptions, the normalisation rules
+    and the detection code. Equal keys: the last pass's results still hold for every
+    resource that did not change."""
+    parts = [
+        SOURCE_DIGEST,
+        rules_fingerprint(),
+        context.baseline_id,
+        context.baseline_revision,
+        context.prefix,
+        *context.documents,
+        context.exceptions_digest,
+    ]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _needs_full_check(context: statements.Context, key: str, now: datetime) -> bool:
+    """Whether this pass compares every resource: something it compares against changed
+    since the last pass (or there was none), or the last full check is too old."""
+    if key != context.last_key or context.last_full_check_at is None:
+        return True
+    age = (now - context.last_full_check_at).total_seconds()
+    return age >= settings.DRIFT_FULL_CHECK_SECONDS
 
 
 class _LazyExceptions:
@@ -208,7 +260,7 @@ class _LazyExceptions:
 
 
 def run_detection(
-    tenant: Tenant, *, poll_run_id: int | None = None, actor: str = "system"
+    tenant: Tenant, *, poll_run_id: int | None = None, actor: str = "system", full: bool = False
 ) -> DriftReport:
     """One detection pass; creates the first baseline from the present state if there is none.
 
@@ -218,25 +270,45 @@ def run_detection(
     so it is new for notifications too. Stored rules that are invalid (saved before they
     were validated) are left out and named in the report's error; the valid ones apply.
 
+    Incremental: while the baseline (and its revision), the rules, the live exceptions
+    and the detection code are those of the last pass (its ``detection_key``), a pass
+    examines only the resources whose present hash moved since the hash it compared last
+    (found through a partial index, not a scan) and carries the other resources' drift
+    totals forward (:class:`drift.models.DriftedResource`). Anything else, no previous
+    pass, ``full=True`` or a full check older than ``DRIFT_FULL_CHECK_SECONDS`` compares
+    every resource in one join.
+
     Round trips, not comparing, dominate a pass (RESEARCH.md), so it sends one statement
-    per kind of read and write (:mod:`drift.statements`): a pass with nothing changed and
-    no unresolved finding reads the settings, the baseline and the moved resources in one
+    per kind of read and write (:mod:`drift.statements`): a pass with nothing changed
+    reads the settings, the baseline, the pending resources and the totals in one
     statement and writes its report, the tenant's status and trend point in one more.
     """
     now = timezone.now()
-    moved = statements.moved_resources(tenant.pk, get_public_schema_name())
-    if moved.baseline_id is None:
+    public = get_public_schema_name()
+    context = statements.detection_context(tenant.pk, public)
+    if context.baseline_id is None:
         create_baseline(name="Initial baseline (first collection)", actor=actor)
-        moved = statements.moved_resources(tenant.pk, get_public_schema_name())
-    thresholds, rules, rule_problems = detection_rules(tenant, moved.thresholds)
+        context = statements.detection_context(tenant.pk, public)
+    thresholds, rules, rule_problems = detection_rules(tenant, context.thresholds)
     flapping_policy = FlappingPolicy.from_thresholds(thresholds)
-    drifts, callers = find_drift(moved)
-    existing = (
-        statements.unresolved_findings(FINDING_VALUE_FIELDS) if drifts or moved.unresolved else {}
-    )
-    exceptions = _LazyExceptions(now, moved.exceptions)
+    key = detection_key(context)
+    full = full or _needs_full_check(context, key, now)
+    baseline_id = context.baseline_id
+    if full:
+        moved = statements.moved_resources(baseline_id, context.prefix)
+        examined_ids = moved.changed + moved.added + moved.removed
+    else:
+        examined_ids = context.examined
+    drifts, callers, compared = find_drift(baseline_id, examined_ids)
+    existing: dict[tuple[str, str], statements.Unresolved] = {}
+    if full and (drifts or context.unresolved):
+        existing = statements.unresolved_findings(FINDING_VALUE_FIELDS)
+    elif not full and examined_ids and context.unresolved:
+        existing = statements.unresolved_findings(FINDING_VALUE_FIELDS, examined_ids)
+    exceptions = _LazyExceptions(now, context.exceptions)
     by_severity: Counter[str] = Counter()
     by_kind: Counter[str] = Counter()
+    per_resource: dict[str, list[int]] = {}  # resource id -> [ignored, suppressed]
     seen_keys: set[tuple[str, str]] = set()
     ignored_keys: set[tuple[str, str]] = set()
     suppressed: dict[tuple[str, str], AcceptedDeviation] = {}
@@ -246,21 +318,24 @@ def run_detection(
     for drift in drifts:
         _, classified = rules.resource_severity(drift)
         by_kind[drift.kind] += 1
+        tally = per_resource.setdefault(drift.resource_id, [0, 0])
         for change, severity, rule in classified:
-            key = (drift.resource_id, change.dotted)
+            path_key = (drift.resource_id, change.dotted)
             if severity == IGNORE:
-                ignored_keys.add(key)
+                ignored_keys.add(path_key)
+                tally[0] += 1
                 continue
             exception = exceptions.match(drift.resource_id, change.dotted, change.new)
             if exception is not None:
-                suppressed[key] = exception
+                suppressed[path_key] = exception
+                tally[1] += 1
                 continue
-            seen_keys.add(key)
+            seen_keys.add(path_key)
             by_severity[severity] += 1
             values = _finding_values(drift, change, severity, rule)
-            finding = existing.get(key)
+            finding = existing.get(path_key)
             if finding is None:
-                new_findings[key] = {
+                new_findings[path_key] = {
                     "resource_id": drift.resource_id,
                     "path": change.dotted,
                     "changed_by": callers.get(drift.resource_id, "unknown"),
@@ -268,7 +343,7 @@ def run_detection(
                 }
             else:
                 if finding.values != values:
-                    value_changed.add(key)
+                    value_changed.add(path_key)
                 seen.append(finding._replace(severity=severity, values=values))
     closing = [
         (f.id, DriftFinding.Status.RESOLVED.value, "detection", None)
@@ -297,44 +372,67 @@ def run_detection(
     )
     open_now = Counter(f.severity for f in seen)
     open_now.update(f["severity"] for f in new_findings.values())
+    if full:
+        compared_count = moved.size + len(moved.added)
+        # Pending rows the join found unmoved were compared at the hash read first.
+        compared = {**context.pending, **compared}
+    else:
+        # Totals: the unexamined resources' as the last pass left them, plus this pass's.
+        by_kind.update(context.rest_by_kind)
+        by_severity.update(context.rest_by_severity)
+        open_now.update(context.rest_by_severity)
+        compared_count = (
+            context.last_compared - context.last_by_kind.get("added", 0) + by_kind["added"]
+        )
+        compared = {**{rid: context.pending[rid] for rid in examined_ids}, **compared}
+    # Pending rows outside a scoped baseline are never compared; marked so they stop pending.
+    compared.update((rid, h) for rid, h in context.pending.items() if rid not in compared)
     counts = {severity: open_now.get(severity, 0) for severity in SEVERITIES}
     fields: dict[str, Any] = {
         "poll_run_id": poll_run_id,
-        "baseline_id": moved.baseline_id,
+        "baseline_id": baseline_id,
         "started_at": now,
         "finished_at": timezone.now(),
-        "resources_compared": moved.compared,
-        "resources_drifted": len(drifts),
-        "by_severity": dict(by_severity),
-        "by_kind": dict(by_kind),
+        "resources_compared": compared_count,
+        "resources_drifted": sum(by_kind.values()),
+        "by_severity": {severity: n for severity, n in by_severity.items() if n},
+        "by_kind": {kind: n for kind, n in by_kind.items() if n},
         "opened": len(new_findings),
         "resolved": resolved,
-        "suppressed": len(suppressed),
-        "ignored": len(ignored_keys),
+        "suppressed": len(suppressed) + (0 if full else context.rest_suppressed),
+        "ignored": len(ignored_keys) + (0 if full else context.rest_ignored),
         "error": "invalid rules left out: " + "; ".join(rule_problems) if rule_problems else "",
+        "detection_key": key,
+        "full_check_at": now if full else context.last_full_check_at,
     }
-    writes_findings = bool(events or seen or closing)
-    with transaction.atomic() if writes_findings else nullcontext():
-        # The report, the tenant's status row and today's trend point: one statement.
-        report_id, had_status = statements.insert_report(
-            fields, tenant.pk, counts, timezone.localdate()
+    examined = statements.Examined(
+        full=full,
+        resource_ids=examined_ids,
+        compared_hashes=compared,
+        drifted=[
+            (drift.resource_id, drift.kind, *per_resource[drift.resource_id]) for drift in drifts
+        ],
+    )
+    report_id = context.report_id
+    activity, flapping = _path_events(events, report_id, flapping_policy)
+    for path_key, row in new_findings.items():
+        row["flapping"] = path_key in flapping
+    for finding in seen:
+        finding.values["flapping"] = (finding.resource_id, finding.path) in flapping
+    had_status = statements.write_pass(
+        report_id,
+        fields,
+        tenant.pk,
+        counts,
+        timezone.localdate(),
+        examined,
+        statements.FindingWrites(list(new_findings.values()), seen, closing, activity),
+    )
+    if not had_status:
+        TenantStatus.objects.get_or_create(
+            tenant=tenant,
+            defaults={"open_findings": counts, "last_detection_at": fields["finished_at"]},
         )
-        flapping = _record_path_events(events, report_id, flapping_policy)
-        for key, row in new_findings.items():
-            row["flapping"] = key in flapping
-        for finding in seen:
-            finding.values["flapping"] = (finding.resource_id, finding.path) in flapping
-        for batch in _batches(list(new_findings.values())):
-            statements.insert_findings(batch, now, report_id)
-        for batch in _batches(seen):
-            statements.update_seen_findings(batch, now, report_id)
-        for batch in _batches(closing):
-            statements.close_findings(batch, now)
-        if not had_status:
-            TenantStatus.objects.get_or_create(
-                tenant=tenant,
-                defaults={"open_findings": counts, "last_detection_at": fields["finished_at"]},
-            )
     report = DriftReport(id=report_id, **fields)
     report._state.adding = False
     metrics.detection(
@@ -443,6 +541,8 @@ def accept_into_baseline(finding_ids: Iterable[int], *, actor: str) -> int:
             DriftFinding.objects.filter(pk__in=list(finding_ids), status__in=UNRESOLVED)
         )
         resource_ids = {f.resource_id for f in findings}
+        if resource_ids:  # the next detection pass compares every resource again
+            Baseline.objects.filter(pk=baseline.pk).update(revision=F("revision") + 1)
         current = {
             rid: (rtype, config, digest, deleted)
             for rid, rtype, config, digest, deleted in Configuration.objects.filter(

@@ -316,6 +316,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # its report marked; hard: the worker process is replaced).
 DRIFT_TASK_SOFT_TIME_LIMIT = env.int("DRIFT_TASK_SOFT_TIME_LIMIT", default=120)
 DRIFT_TASK_TIME_LIMIT = env.int("DRIFT_TASK_TIME_LIMIT", default=150)
+# A detection pass examines only the resources changed since the last pass while the
+# baseline, rules, exceptions and detection code are unchanged; it compares every
+# resource when one of them changed, and at least this often.
+DRIFT_FULL_CHECK_SECONDS = env.int("DRIFT_FULL_CHECK_SECONDS", default=86400)
 CELERY_BEAT_SCHEDULE = {
     # Sends deliveries whose next_attempt_at is due (retries, digests, after quiet hours).
     "notifications-sweep": {

@@ -15,9 +15,9 @@ def in_schema(tenant, fn):
         return fn()
 
 
-def detect(tenant):
-    """One detection pass of ``tenant`` (its report)."""
-    return in_schema(tenant, lambda: services.run_detection(tenant, actor="test"))
+def detect(tenant, *, full=False):
+    """One detection pass of ``tenant`` (its report); ``full`` compares every resource."""
+    return in_schema(tenant, lambda: services.run_detection(tenant, actor="test", full=full))
 
 
 def open_findings(tenant):
