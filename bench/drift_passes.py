@@ -1,7 +1,8 @@
-"""Detection pass cost that machine load does not blur: statements and Python CPU per pass.
+"""Detection pass cost that machine load does not blur: statements and CPU per pass.
 
 Wall-clock figures of ``bench/drift.py`` move with whatever else runs on the machine; the
-number of SQL statements a pass sends and the CPU time its Python spends do not. For N
+number of SQL statements a pass sends, the CPU time its Python spends and the CPU time of
+its PostgreSQL backend (read from /proc, so the server must run on this machine) do not. For N
 tenants x M resources: a steady pass (nothing changed) and a pass after 10 resources of
 each tenant changed (tags and publicNetworkAccess, as bench/drift.py does; the set-up is
 shared in bench/_drift_setup.py). ``--profile`` prints cProfile's top entries of the last
@@ -14,12 +15,14 @@ profiler's overhead). The last line printed is one JSON object.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from _drift_setup import drift_bench, parse_args, profiled
+from _drift_setup import analyze, drift_bench, parse_args, profiled
 
 
 def main() -> None:
@@ -28,7 +31,15 @@ def main() -> None:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        totals = {"statements": 0, "cpu": 0.0}
+        totals = {"statements": 0, "cpu": 0.0, "pg_cpu": 0.0}
+
+        def server_cpu() -> float:
+            """CPU seconds of this connection's PostgreSQL backend (same machine)."""
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                (pid,) = cursor.fetchone()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
         @contextmanager
         def counted(_tenant: Any) -> Iterator[None]:
@@ -38,14 +49,17 @@ def main() -> None:
             totals["cpu"] += time.process_time() - started
             totals["statements"] += len(captured.captured_queries)
 
-        def passes() -> tuple[float, float]:
+        def passes() -> tuple[float, float, float]:
             totals.update(statements=0, cpu=0.0)
+            pg_started = server_cpu()
             for _ in bench.detect_each(counted):
                 pass
             count = len(bench.tenants)
-            return totals["statements"] / count, totals["cpu"] / count * 1000
+            pg = (server_cpu() - pg_started) / count * 1000
+            return totals["statements"] / count, totals["cpu"] / count * 1000, pg
 
         passes()  # first pass: baselines
+        analyze()
         steady = [passes() for _ in range(2)]
         with profiled("steady pass", args.profile):
             steady.append(passes())
@@ -59,9 +73,11 @@ def main() -> None:
                 "bench": "drift_passes",
                 "tenants": args.tenants,
                 "steady_statements": steady[-1][0],
-                "steady_cpu_ms": round(min(cpu for _, cpu in steady), 2),
+                "steady_cpu_ms": round(min(cpu for _, cpu, _ in steady), 2),
+                "steady_pg_cpu_ms": round(min(pg for _, _, pg in steady), 2),
                 "changed_statements": changed[0],
                 "changed_cpu_ms": round(changed[1], 2),
+                "changed_pg_cpu_ms": round(changed[2], 2),
             }
         )
     )

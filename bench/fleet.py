@@ -175,7 +175,7 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=4, help="Celery worker processes")
     parser.add_argument("--samples", type=int, default=30)
-    parser.add_argument("--port", type=int, default=18453)
+    parser.add_argument("--port", type=int, default=18454)
     parser.add_argument("--database", default="bench_fleet")
     parser.add_argument(
         "--skip-pass", action="store_true", help="onboarding, migrate and fleet views only"

@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument(
         "--scrape-only", action="store_true", help="skip the poll comparison (seconds, not minutes)"
     )
-    parser.add_argument("--port", type=int, default=18444)
+    parser.add_argument("--port", type=int, default=18448)
     parser.add_argument("--database", default="bench_metrics")
     args = parser.parse_args()
 
