@@ -203,17 +203,19 @@ def fleet_trend(trends: dict[int, list[int | None]], days: int = TREND_DAYS) -> 
 
 def fleet_rows(order: str = "name") -> list[dict]:
     """One row per customer tenant for the fleet page and API: identity, schedule, poll
-    state, open drift by severity and its 30-day trend, sorted by ``order`` (a
+    and change-watch state, open drift by severity and its 30-day trend, sorted by ``order`` (a
     FLEET_SORT_KEYS name, ``-`` for descending; unknown names sort by name). The SVG of
     a row's trend is drawn by ``with_trend_chart`` for the rows a page shows."""
     schedules = poll_schedules()
     rows = []
-    for tenant in customer_tenants().select_related("status").order_by("name"):
+    tenants = customer_tenants().select_related("status", "change_watch").order_by("name")
+    for tenant in tenants:
         every, enabled = schedules.get(f"poll-tenant:{tenant.slug}", ("not scheduled", False))
         rows.append(
             {
                 "tenant": tenant,
                 "status": getattr(tenant, "status", None),
+                "watch": getattr(tenant, "change_watch", None),
                 "poll_every": every,
                 "poll_enabled": enabled,
             }

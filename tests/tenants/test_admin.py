@@ -121,6 +121,26 @@ def test_fleet_page_lists_every_customer_tenant_with_its_schedule(
     assert "/t/tenant-a/" in body
 
 
+def test_fleet_page_shows_each_tenants_change_watch(client_for, msp_admin, tenant_a, tenant_b):
+    from django.utils import timezone
+
+    from tenants.models import ChangeWatch
+
+    now = timezone.now()
+    ChangeWatch.objects.create(tenant=tenant_a, last_run_at=now, last_success_at=now)
+    ChangeWatch.objects.create(
+        tenant=tenant_b, last_run_at=now, last_error="Resource Graph answered 403"
+    )
+    body = client_for(msp_admin).get("/admin/fleet/").content.decode()
+    rows = {name: body.split(name, 1)[1].split("</tr>", 1)[0] for name in ("Tenant A", "Tenant B")}
+    assert "change watch: ok" in rows["Tenant A"]
+    assert 'title="Resource Graph answered 403">failing since its start' in rows["Tenant B"]
+
+    ChangeWatch.objects.filter(tenant=tenant_b).delete()
+    body = client_for(msp_admin).get("/admin/fleet/").content.decode()
+    assert "change watch: not run yet" in body.split("Tenant B", 1)[1].split("</tr>", 1)[0]
+
+
 def test_tenant_change_page_shows_domains_and_settings_history(client_for, msp_admin, tenant_a):
     body = (
         client_for(msp_admin).get(f"/admin/tenants/tenant/{tenant_a.pk}/change/").content.decode()
