@@ -305,3 +305,38 @@ def test_a_finding_of_an_unexamined_resource_stays_open(collected, collect, sim_
     )
     assert statuses == {(tls, "open"), (nsg, "open")}
     assert report.resources_drifted == 2
+
+
+def test_a_pass_that_fails_leaves_what_it_examined_pending(
+    collected, collect, sim_client, monkeypatch
+):
+    """Nothing of a failed pass is written (its writes are one statement at the end), so
+    the next pass examines the same resources and opens their findings."""
+    rid = weaken_storage_tls(collected, collect, sim_client)[0]
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("PostgreSQL went away")
+
+    monkeypatch.setattr(statements, "write_pass", broken)
+    with pytest.raises(ConnectionError):
+        detect(collected)
+    monkeypatch.undo()
+    assert in_schema(collected, lambda: Configuration.objects.get(resource_id=rid).drift_pending), (
+        "still pending"
+    )
+    report = detect(collected)
+    assert _incremental(report) and report.opened >= 1
+    assert any(f.resource_id == rid for f in open_findings(collected))
+
+
+def test_after_a_pass_stopped_by_its_time_limit_the_next_compares_everything(collected):
+    """The stopped pass's report (drift.tasks) has no detection key."""
+    from drift.models import DriftReport
+
+    now = timezone.now()
+    in_schema(
+        collected,
+        lambda: DriftReport.objects.create(started_at=now, finished_at=now, error="stopped"),
+    )
+    report = detect(collected)
+    assert not _incremental(report)
