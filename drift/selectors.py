@@ -123,11 +123,61 @@ def _rule_name(matched_rule: str) -> str:
     return matched_rule.split(" (", 1)[0]
 
 
+# Rule indexes by (public tenant?, md5 of the tenant's drift_thresholds, md5 of the MSP's):
+# the index is a function of those two documents (and the shipped pack), so a changed
+# document has a new key and an index is never stale. Bounded: cleared when full.
+_RULE_INDEXES: dict[tuple[bool, str | None, str | None], dict[str, dict[str, str]]] = {}
+_RULE_INDEXES_MAX = 256
+
+
+def _current_settings(tenant: Tenant, *columns: Any) -> dict[str, tuple[Any, ...]]:
+    """schema name -> ``columns`` of the current settings version of ``tenant`` and of the
+    MSP (public tenant), in one query."""
+    public = get_public_schema_name()
+    return {
+        row[0]: row[1:]
+        for row in TenantSettings.objects.filter(Q(tenant=tenant) | Q(tenant__schema_name=public))
+        .order_by("tenant__schema_name", "-last_updated", "-id")
+        .distinct("tenant__schema_name")
+        .values_list("tenant__schema_name", *columns)
+    }
+
+
 def rule_index(tenant: Tenant) -> dict[str, dict[str, str]]:
     """Rule name -> {source, id, rationale, reference} for every rule that can rate a
-    finding of ``tenant``: its own rules first, then the MSP's defaults, then the pack."""
+    finding of ``tenant``: its own rules first, then the MSP's defaults, then the pack.
+
+    Cached per process by the content of both settings documents: one query reads their
+    md5 (PostgreSQL's canonical jsonb text), and only a document not seen before is read,
+    decoded and compiled. Treat the result as read-only (it is shared)."""
+    from django.db.models import TextField
+    from django.db.models.functions import MD5, Cast
+
+    public = get_public_schema_name()
+    digest = MD5(Cast("drift_thresholds", output_field=TextField()))
+    current = _current_settings(tenant, digest)
+    key = (
+        tenant.schema_name == public,
+        (current.get(tenant.schema_name) or (None,))[0],
+        (current.get(public) or (None,))[0],
+    )
+    index = _RULE_INDEXES.get(key)
+    if index is not None:
+        return index
+    # Both documents with their digests, read together, so the key matches the content.
+    current = _current_settings(tenant, digest, "drift_thresholds")
+    mine, msp = current.get(tenant.schema_name), current.get(public)
+    key = (key[0], mine[0] if mine else None, msp[0] if msp else None)
+    index = _build_rule_index(tenant, (mine[1] if mine else None, msp[1] if msp else None))
+    if len(_RULE_INDEXES) >= _RULE_INDEXES_MAX:
+        _RULE_INDEXES.clear()
+    _RULE_INDEXES[key] = index
+    return index
+
+
+def _build_rule_index(tenant: Tenant, documents: tuple[Any, Any]) -> dict[str, dict[str, str]]:
     index: dict[str, dict[str, str]] = {}
-    thresholds, rules, _ = detection_rules(tenant)
+    thresholds, rules, _ = detection_rules(tenant, documents)
     own = {str(spec.get("name") or "") for spec in thresholds.get("rules") or []}
     for rule in rules.rules:
         if rule.name in index:
