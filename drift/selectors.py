@@ -130,32 +130,42 @@ _RULE_INDEXES: dict[tuple[bool, str | None, str | None], dict[str, dict[str, str
 _RULE_INDEXES_MAX = 256
 
 
-def _current_settings(tenant: Tenant, *columns: Any) -> dict[str, tuple[Any, ...]]:
-    """schema name -> ``columns`` of the current settings version of ``tenant`` and of the
-    MSP (public tenant), in one query."""
-    public = get_public_schema_name()
-    return {
-        row[0]: row[1:]
-        for row in TenantSettings.objects.filter(Q(tenant=tenant) | Q(tenant__schema_name=public))
-        .order_by("tenant__schema_name", "-last_updated", "-id")
-        .distinct("tenant__schema_name")
-        .values_list("tenant__schema_name", *columns)
-    }
+def _settings_digests(tenant: Tenant, *, documents: bool = False) -> dict[str, tuple[Any, ...]]:
+    """schema name -> (md5 of drift_thresholds[, the document]) of the current settings
+    version of ``tenant`` and of the MSP (public tenant), in one statement.
+
+    The ``detection_rules`` query in SQL of its own: the ORM spent most of a findings
+    page's rule lookup compiling it (the documents are small)."""
+    table, tenants = TenantSettings._meta.db_table, Tenant._meta.db_table
+    extra = ", s.drift_thresholds" if documents else ""
+    sql = (
+        # Table names from the models, the flag a constant: nothing from a caller.
+        f"SELECT DISTINCT ON (t.schema_name) t.schema_name, md5(s.drift_thresholds::text){extra} "  # noqa: S608
+        f'FROM "{table}" s INNER JOIN "{tenants}" t ON t.id = s.tenant_id '
+        "WHERE s.tenant_id = %s OR t.schema_name = %s "
+        "ORDER BY t.schema_name, s.last_updated DESC, s.id DESC"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant.pk, get_public_schema_name()])
+        rows = cursor.fetchall()
+    if documents:  # jsonb arrives as text with psycopg2's plain cursor here
+        rows = [(r[0], r[1], _json_document(r[2])) for r in rows]
+    return {row[0]: row[1:] for row in rows}
+
+
+def _json_document(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def rule_index(tenant: Tenant) -> dict[str, dict[str, str]]:
     """Rule name -> {source, id, rationale, reference} for every rule that can rate a
     finding of ``tenant``: its own rules first, then the MSP's defaults, then the pack.
 
-    Cached per process by the content of both settings documents: one query reads their
-    md5 (PostgreSQL's canonical jsonb text), and only a document not seen before is read,
-    decoded and compiled. Treat the result as read-only (it is shared)."""
-    from django.db.models import TextField
-    from django.db.models.functions import MD5, Cast
-
+    Cached per process by the content of both settings documents: one statement reads
+    their md5 (of PostgreSQL's canonical jsonb text), and only a pair not seen before is
+    read, decoded and compiled. Treat the result as read-only (it is shared)."""
     public = get_public_schema_name()
-    digest = MD5(Cast("drift_thresholds", output_field=TextField()))
-    current = _current_settings(tenant, digest)
+    current = _settings_digests(tenant)
     key = (
         tenant.schema_name == public,
         (current.get(tenant.schema_name) or (None,))[0],
@@ -165,7 +175,7 @@ def rule_index(tenant: Tenant) -> dict[str, dict[str, str]]:
     if index is not None:
         return index
     # Both documents with their digests, read together, so the key matches the content.
-    current = _current_settings(tenant, digest, "drift_thresholds")
+    current = _settings_digests(tenant, documents=True)
     mine, msp = current.get(tenant.schema_name), current.get(public)
     key = (key[0], mine[0] if mine else None, msp[0] if msp else None)
     index = _build_rule_index(tenant, (mine[1] if mine else None, msp[1] if msp else None))
