@@ -248,6 +248,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["driftdetector.api.filters.FilterBackend"],
     "DEFAULT_PARSER_CLASSES": ["driftdetector.api.parsers.StrictJSONParser"],
+    # DRF's JSON bytes written by orjson (driftdetector/api/renderers.py), then the
+    # browsable API as DRF's defaults have it.
+    "DEFAULT_RENDERER_CLASSES": [
+        "driftdetector.api.renderers.FastJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "driftdetector.api.problems.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
