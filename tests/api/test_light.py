@@ -177,3 +177,19 @@ def test_the_rule_index_follows_every_change_of_either_settings_document(tenant_
     assert index["renamed in place"]["source"] == "tenant"
     assert index[rule["name"]]["source"] == "MSP default"
     assert selectors.rule_index(tenant_a) is index  # unchanged documents: the cached index
+
+
+def test_the_sql_rank_equals_rank_expression(tenant_a, in_tenant):
+    from drift.choices import SEVERITIES, rank_sql
+
+    in_tenant(tenant_a)
+    for severity in (*SEVERITIES, "unknown"):
+        DriftFindingFactory(severity="low" if severity == "unknown" else severity)
+    DriftFinding.objects.filter(pk=DriftFinding.objects.order_by("-id")[0].pk).update(
+        severity="bogus"
+    )
+    column = f'"{DriftFinding._meta.db_table}"."severity"'
+    ours = DriftFinding.objects.annotate(r=rank_sql(column)).order_by("-r", "-id")
+    theirs = DriftFinding.objects.annotate(r=rank_expression()).order_by("-r", "-id")
+    assert list(ours.values_list("id", "r")) == list(theirs.values_list("id", "r"))
+    assert sorted({r for _, r in ours.values_list("id", "r")}) == [-1, 0, 1, 2, 3]
