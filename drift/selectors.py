@@ -123,11 +123,71 @@ def _rule_name(matched_rule: str) -> str:
     return matched_rule.split(" (", 1)[0]
 
 
+# Rule indexes by (public tenant?, md5 of the tenant's drift_thresholds, md5 of the MSP's):
+# the index is a function of those two documents (and the shipped pack), so a changed
+# document has a new key and an index is never stale. Bounded: cleared when full.
+_RULE_INDEXES: dict[tuple[bool, str | None, str | None], dict[str, dict[str, str]]] = {}
+_RULE_INDEXES_MAX = 256
+
+
+def _settings_digests(tenant: Tenant, *, documents: bool = False) -> dict[str, tuple[Any, ...]]:
+    """schema name -> (md5 of drift_thresholds[, the document]) of the current settings
+    version of ``tenant`` and of the MSP (public tenant), in one statement.
+
+    The ``detection_rules`` query in SQL of its own: the ORM spent most of a findings
+    page's rule lookup compiling it (the documents are small)."""
+    table, tenants = TenantSettings._meta.db_table, Tenant._meta.db_table
+    extra = ", s.drift_thresholds" if documents else ""
+    sql = (
+        # Table names from the models, the flag a constant: nothing from a caller.
+        f"SELECT DISTINCT ON (t.schema_name) t.schema_name, md5(s.drift_thresholds::text){extra} "  # noqa: S608
+        f'FROM "{table}" s INNER JOIN "{tenants}" t ON t.id = s.tenant_id '
+        "WHERE s.tenant_id = %s OR t.schema_name = %s "
+        "ORDER BY t.schema_name, s.last_updated DESC, s.id DESC"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant.pk, get_public_schema_name()])
+        rows = cursor.fetchall()
+    if documents:  # jsonb arrives as text with psycopg2's plain cursor here
+        rows = [(r[0], r[1], _json_document(r[2])) for r in rows]
+    return {row[0]: row[1:] for row in rows}
+
+
+def _json_document(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def rule_index(tenant: Tenant) -> dict[str, dict[str, str]]:
     """Rule name -> {source, id, rationale, reference} for every rule that can rate a
-    finding of ``tenant``: its own rules first, then the MSP's defaults, then the pack."""
+    finding of ``tenant``: its own rules first, then the MSP's defaults, then the pack.
+
+    Cached per process by the content of both settings documents: one statement reads
+    their md5 (of PostgreSQL's canonical jsonb text), and only a pair not seen before is
+    read, decoded and compiled. Treat the result as read-only (it is shared)."""
+    public = get_public_schema_name()
+    current = _settings_digests(tenant)
+    key = (
+        tenant.schema_name == public,
+        (current.get(tenant.schema_name) or (None,))[0],
+        (current.get(public) or (None,))[0],
+    )
+    index = _RULE_INDEXES.get(key)
+    if index is not None:
+        return index
+    # Both documents with their digests, read together, so the key matches the content.
+    current = _settings_digests(tenant, documents=True)
+    mine, msp = current.get(tenant.schema_name), current.get(public)
+    key = (key[0], mine[0] if mine else None, msp[0] if msp else None)
+    index = _build_rule_index(tenant, (mine[1] if mine else None, msp[1] if msp else None))
+    if len(_RULE_INDEXES) >= _RULE_INDEXES_MAX:
+        _RULE_INDEXES.clear()
+    _RULE_INDEXES[key] = index
+    return index
+
+
+def _build_rule_index(tenant: Tenant, documents: tuple[Any, Any]) -> dict[str, dict[str, str]]:
     index: dict[str, dict[str, str]] = {}
-    thresholds, rules, _ = detection_rules(tenant)
+    thresholds, rules, _ = detection_rules(tenant, documents)
     own = {str(spec.get("name") or "") for spec in thresholds.get("rules") or []}
     for rule in rules.rules:
         if rule.name in index:

@@ -8,11 +8,11 @@ from accounts.api.permissions import TenantAccess
 from configurations import selectors
 from configurations.api import filtersets, serializers
 from configurations.models import ConfigurationHistory
-from driftdetector.api.light import LightListMixin
+from driftdetector.api.light import LightListMixin, LightRetrieveMixin
 from driftdetector.api.pagination import CursorPagination
 
 
-class ConfigurationViewSet(LightListMixin, viewsets.ReadOnlyModelViewSet):
+class ConfigurationViewSet(LightRetrieveMixin, viewsets.ReadOnlyModelViewSet):
     """Resources of the tenant, newest first, a cursor page at a time; the detail has the
     configuration document."""
 

@@ -20,7 +20,7 @@ from drift import selectors, services
 from drift.api import filtersets
 from drift.api import serializers as drift_serializers
 from drift.api.exports import export_response
-from drift.choices import rank_expression
+from drift.choices import rank_expression, rank_sql
 from drift.models import Baseline, DriftException, DriftFinding, DriftReport
 from driftdetector.api.light import LightListMixin
 from driftdetector.api.pagination import MAX_PAGE_SIZE, CursorPagination
@@ -49,6 +49,10 @@ def _actor(request: Request) -> str:
     return request.user.get_username()
 
 
+# rank_expression() as SQL text, built once (the table is the query's base, never aliased).
+_FINDING_RANK = rank_sql(f'"{DriftFinding._meta.db_table}"."severity"')
+
+
 class FindingViewSet(LightListMixin, viewsets.ReadOnlyModelViewSet):
     """Drift findings with the rule that rated each; POST actions change their status."""
 
@@ -61,7 +65,7 @@ class FindingViewSet(LightListMixin, viewsets.ReadOnlyModelViewSet):
     light_columns = ("severity_rank", "matched_rule")
 
     def get_queryset(self):
-        return DriftFinding.objects.annotate(severity_rank=rank_expression())
+        return DriftFinding.objects.annotate(severity_rank=_FINDING_RANK)
 
     def light_computed(self) -> dict[str, Any]:
         index = selectors.rule_index(self.request.tenant)  # once per page

@@ -19,6 +19,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.generics import get_object_or_404
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from driftdetector.api.fields import TenantField
@@ -167,3 +170,25 @@ class LightListMixin:
         page = self.paginate_queryset(queryset)
         data = represent(page, serializer_class, request.tenant, self.light_computed())
         return self.get_paginated_response(data)
+
+
+class LightRetrieveMixin(LightListMixin):
+    """Lists as ``LightListMixin`` does, and a detail as one ``values()`` row formatted by
+    ``represent``: DRF's ``get_object`` (the filtered queryset, the lookup, a 404 for a
+    missing or malformed key) without building the serializer's fields for every call.
+    A view whose permissions look at the object itself keeps DRF's own retrieve."""
+
+    def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if any(
+            type(permission).has_object_permission is not BasePermission.has_object_permission
+            for permission in self.get_permissions()
+        ):
+            return super().retrieve(request, *args, **kwargs)
+        serializer_class = self.get_serializer_class()
+        queryset = rows(
+            self.filter_queryset(self.get_queryset()), serializer_class, self.light_columns
+        )
+        lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
+        row = get_object_or_404(queryset, **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
+        data = represent([row], serializer_class, request.tenant, self.light_computed())[0]
+        return Response(data)

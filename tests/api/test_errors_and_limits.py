@@ -78,3 +78,26 @@ def test_the_pages_of_a_cursor_list_join_up(token_client, msp_admin, tenant_a, a
     assert len(seen) == len({i for _, i in seen}) == 8
     assert seen[0][0] == "high" and {s for s, _ in seen[1:]} == {"low"}
     assert Client().get(f"/t/{tenant_a.slug}/api/v1/drift/findings/").status_code == 404
+
+
+def test_the_throttle_keeps_drf_sliding_log_in_one_redis_script(monkeypatch, cache_flush):
+    """Allowed while fewer than N requests were allowed in the last period; refusals are
+    not recorded; ``wait`` is DRF's (the oldest request's remaining period)."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(TenantAwareThrottle, "THROTTLE_RATES", {"api": "3/min"})
+    clock = [1000.0]
+    monkeypatch.setattr(TenantAwareThrottle, "timer", lambda self: clock[0])
+    request = SimpleNamespace(auth=SimpleNamespace(pk=987654), user=None, method="GET")
+
+    def attempt(at: float) -> tuple[bool, float | None]:
+        clock[0] = at
+        throttle = TenantAwareThrottle()
+        allowed = throttle.allow_request(request, None)
+        return allowed, None if allowed else throttle.wait()
+
+    assert [attempt(t)[0] for t in (1000.0, 1010.0, 1020.0)] == [True, True, True]
+    assert attempt(1030.0) == (False, 30.0)  # oldest (1000) leaves the window at 1060
+    assert attempt(1059.5) == (False, 0.5)
+    assert attempt(1060.0) == (True, None)  # 1000 is out; the refusals were not counted
+    assert attempt(1061.0) == (False, 9.0)  # window now 1010, 1020, 1060

@@ -122,3 +122,74 @@ def test_findings_order_is_validated_and_filters_still_apply(
     assert [row["severity"] for row in ranked] == ["critical", "low"]
     low = client.get(url + "?order=severity&severity=low").json()["results"]
     assert [row["severity"] for row in low] == ["low"]
+
+
+def test_a_configuration_detail_equals_the_serializer_and_keeps_drf_404s(
+    tenant_a, tenant_b, customer_a, token_client, in_tenant
+):
+    import json
+
+    from configurations.api.serializers import ConfigurationDetailSerializer
+
+    in_tenant(tenant_a)
+    config = ConfigurationFactory(name="kv-ü", deleted_at=timezone.now())
+    config.config_data = {"id": config.resource_id, "n": [1.5, None, {"ü": "\u2028"}]}
+    config.save()
+    expected = drf_output(
+        ConfigurationDetailSerializer, Configuration.objects.filter(pk=config.pk), tenant_a
+    )[0]
+    connection.set_schema_to_public()
+    client = token_client(customer_a)
+    base = f"/t/{tenant_a.slug}/api/v1/configurations"
+
+    response = client.get(f"{base}/{config.pk}/")
+
+    assert response.status_code == 200
+    assert json.loads(response.content) == json.loads(json.dumps(expected))
+    for missing in (config.pk + 1000, "abc", "9" * 25):
+        gone = client.get(f"{base}/{missing}/")
+        assert gone.status_code == 404 and gone["Content-Type"] == "application/problem+json"
+    assert client.get(f"/t/{tenant_b.slug}/api/v1/configurations/{config.pk}/").status_code == 404
+
+
+def test_the_rule_index_follows_every_change_of_either_settings_document(tenant_a, in_tenant):
+    """Cached by the documents' content: a new version or an edit in place is seen at once."""
+    from tenants.models import Settings as TenantSettings
+    from tenants.selectors import public_tenant
+    from tenants.services import update_settings
+
+    in_tenant(tenant_a)
+    rule = {
+        "name": "MSP: weak TLS is critical for us",
+        "resource_type": "microsoft.storage/*",
+        "path": "^properties\\.minimumTlsVersion$",
+        "severity": "critical",
+    }
+    assert rule["name"] not in selectors.rule_index(tenant_a)
+    update_settings(public_tenant(), actor="msp", drift_thresholds={"rules": [rule]})
+    assert selectors.rule_index(tenant_a)[rule["name"]]["source"] == "MSP default"
+    version = update_settings(tenant_a, actor="t", drift_thresholds={"rules": [rule]})
+    assert selectors.rule_index(tenant_a)[rule["name"]]["source"] == "tenant"
+    TenantSettings.objects.filter(pk=version.pk).update(
+        drift_thresholds={"rules": [{**rule, "name": "renamed in place"}]}
+    )
+    index = selectors.rule_index(tenant_a)
+    assert index["renamed in place"]["source"] == "tenant"
+    assert index[rule["name"]]["source"] == "MSP default"
+    assert selectors.rule_index(tenant_a) is index  # unchanged documents: the cached index
+
+
+def test_the_sql_rank_equals_rank_expression(tenant_a, in_tenant):
+    from drift.choices import SEVERITIES, rank_sql
+
+    in_tenant(tenant_a)
+    for severity in (*SEVERITIES, "unknown"):
+        DriftFindingFactory(severity="low" if severity == "unknown" else severity)
+    DriftFinding.objects.filter(pk=DriftFinding.objects.order_by("-id")[0].pk).update(
+        severity="bogus"
+    )
+    column = f'"{DriftFinding._meta.db_table}"."severity"'
+    ours = DriftFinding.objects.annotate(r=rank_sql(column)).order_by("-r", "-id")
+    theirs = DriftFinding.objects.annotate(r=rank_expression()).order_by("-r", "-id")
+    assert list(ours.values_list("id", "r")) == list(theirs.values_list("id", "r"))
+    assert sorted({r for _, r in ours.values_list("id", "r")}) == [-1, 0, 1, 2, 3]
