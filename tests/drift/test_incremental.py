@@ -206,7 +206,7 @@ def _accept_a_finding(tenant):
 
 
 def _add_an_exception(tenant):
-    in_schema(
+    return in_schema(
         tenant,
         lambda: DriftException.objects.create(
             resource_pattern="*",
@@ -220,17 +220,7 @@ def _add_an_exception(tenant):
 
 
 def _let_an_exception_expire(tenant):
-    exception = in_schema(
-        tenant,
-        lambda: DriftException.objects.create(
-            resource_pattern="*",
-            path_pattern="properties.nothing",
-            accepted_value=None,
-            reason="r",
-            approved_by="t",
-            expires_at=timezone.now() + timedelta(days=1),
-        ),
-    )
+    exception = _add_an_exception(tenant)
     assert not _incremental(detect(tenant))
     assert _incremental(detect(tenant))
     in_schema(
