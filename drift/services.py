@@ -374,8 +374,6 @@ def run_detection(
     open_now.update(f["severity"] for f in new_findings.values())
     if full:
         compared_count = moved.size + len(moved.added)
-        # Pending rows the join found unmoved were compared at the hash read first.
-        compared = {**context.pending, **compared}
     else:
         # Totals: the unexamined resources' as the last pass left them, plus this pass's.
         by_kind.update(context.rest_by_kind)
@@ -384,8 +382,9 @@ def run_detection(
         compared_count = (
             context.last_compared - context.last_by_kind.get("added", 0) + by_kind["added"]
         )
-        compared = {**{rid: context.pending[rid] for rid in examined_ids}, **compared}
-    # Pending rows outside a scoped baseline are never compared; marked so they stop pending.
+    # Every pending row is marked at the hash the pass saw: the one it compared, else the
+    # one read first (rows a full join found unmoved, examined rows with neither side, and
+    # rows outside a scoped baseline, which are never compared).
     compared.update((rid, h) for rid, h in context.pending.items() if rid not in compared)
     counts = {severity: open_now.get(severity, 0) for severity in SEVERITIES}
     fields: dict[str, Any] = {

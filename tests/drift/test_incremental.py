@@ -261,7 +261,6 @@ def test_what_a_pass_compares_against_changing_makes_it_compare_everything(
 ):
     weaken_storage_tls(collected, collect, sim_client)
     assert _incremental(detect(collected))
-    calls = _recording(monkeypatch)
     if change in (_new_normalisation_rules, _old_full_check):
         change(collected, monkeypatch, *([settings] if change is _old_full_check else []))
     else:
@@ -271,7 +270,6 @@ def test_what_a_pass_compares_against_changing_makes_it_compare_everything(
     assert report.detection_key
     if change is not _new_baseline:
         assert _incremental(detect(collected)) or change is _old_full_check
-    assert all(isinstance(ids, list) for ids in calls)
 
 
 def test_a_finding_of_an_unexamined_resource_stays_open(collected, collect, sim_client):
