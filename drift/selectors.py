@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
 from configurations.models import Configuration, ConfigurationHistory
@@ -92,13 +92,10 @@ def detection_rules(
     """
     public = get_public_schema_name()
     if documents is None:
-        versions = dict(
-            TenantSettings.objects.filter(Q(tenant=tenant) | Q(tenant__schema_name=public))
-            .order_by("tenant__schema_name", "-last_updated", "-id")
-            .distinct("tenant__schema_name")
-            .values_list("tenant__schema_name", "drift_thresholds")
+        current = _settings_digests(tenant, documents=True)
+        documents = tuple(
+            (current.get(name) or (None, None))[1] for name in (tenant.schema_name, public)
         )
-        documents = (versions.get(tenant.schema_name), versions.get(public))
     thresholds = documents[0] or {}
     msp_rules = None
     if tenant.schema_name != public:
@@ -134,8 +131,8 @@ def _settings_digests(tenant: Tenant, *, documents: bool = False) -> dict[str, t
     """schema name -> (md5 of drift_thresholds[, the document]) of the current settings
     version of ``tenant`` and of the MSP (public tenant), in one statement.
 
-    The ``detection_rules`` query in SQL of its own: the ORM spent most of a findings
-    page's rule lookup compiling it (the documents are small)."""
+    Plain SQL (``detection_rules`` reads the documents with it too): the ORM spent most of
+    a findings page's rule lookup compiling the same query (the documents are small)."""
     table, tenants = TenantSettings._meta.db_table, Tenant._meta.db_table
     extra = ", s.drift_thresholds" if documents else ""
     sql = (
