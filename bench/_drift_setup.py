@@ -202,6 +202,13 @@ def parse_args(doc: str, *, tenants: int, port: int, database: str) -> argparse.
     parser.add_argument("--database", default=database)
     parser.add_argument("--profile", action="store_true", help="cProfile the passes (stderr)")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="changed rounds timed with the detection processes (bench/drift.py reports "
+        "their median)",
+    )
+    parser.add_argument(
         "--processes",
         type=int,
         default=drift_worker_concurrency(),

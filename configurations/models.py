@@ -66,10 +66,10 @@ class Configuration(models.Model):
 
     source = models.CharField(max_length=40, default="azure_resource_graph")
     resource_id = models.CharField(max_length=1024, unique=True, help_text="Lower-cased ARM id.")
-    resource_type = models.CharField(max_length=200, db_index=True)
+    resource_type = models.CharField(max_length=200)
     resource_name = models.CharField(max_length=400)
-    subscription_id = models.CharField(max_length=36, db_index=True)
-    resource_group = models.CharField(max_length=200, blank=True, db_index=True)
+    subscription_id = models.CharField(max_length=36)
+    resource_group = models.CharField(max_length=200, blank=True)
     location = models.CharField(max_length=60, blank=True)
     config_data = models.JSONField()
     config_hash = models.CharField(max_length=64)
@@ -107,7 +107,13 @@ class Configuration(models.Model):
                 fields=["resource_id"],
                 condition=Q(drift_pending=True),
                 name="configuration_drift_pending",
-            )
+            ),
+            # Equality filters: plain b-trees, without the varchar_pattern_ops twins
+            # db_index=True would add (only resource_id is filtered by prefix; its unique
+            # constraint keeps that twin).
+            models.Index(fields=["resource_type"], name="configuration_resource_type"),
+            models.Index(fields=["subscription_id"], name="configuration_subscription"),
+            models.Index(fields=["resource_group"], name="configuration_resource_group"),
         ]
 
     def __str__(self) -> str:
@@ -123,8 +129,9 @@ class ConfigurationHistory(models.Model):
         DELETED = "deleted", "deleted"
         RESTORED = "restored", "restored"
 
+    # Indexed by history_by_configuration below, whose first column serves the foreign key.
     configuration = models.ForeignKey(
-        Configuration, on_delete=models.CASCADE, related_name="history"
+        Configuration, on_delete=models.CASCADE, related_name="history", db_index=False
     )
     previous_config = models.JSONField(null=True, blank=True)
     new_config = models.JSONField(null=True, blank=True)
@@ -147,6 +154,13 @@ class ConfigurationHistory(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["configuration", "poll_run"], name="history_one_change_per_resource_per_run"
+            )
+        ]
+        indexes = [
+            # One resource's history newest first (its history page, and detection's "who
+            # changed it last") read in index order, without a sort.
+            models.Index(
+                fields=["configuration", "-changed_at", "-id"], name="history_by_configuration"
             )
         ]
 

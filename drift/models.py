@@ -113,18 +113,16 @@ class DriftFinding(models.Model):
     # One vocabulary, least severe first (drift.choices); sort by rank, never by name.
     Severity = models.TextChoices("Severity", [(s.upper(), (s, s)) for s in SEVERITIES])
 
-    resource_id = models.CharField(max_length=1024, db_index=True)
-    resource_type = models.CharField(max_length=200, db_index=True)
+    resource_id = models.CharField(max_length=1024)
+    resource_type = models.CharField(max_length=200)
     kind = models.CharField(max_length=10)
     path = models.CharField(max_length=2000, blank=True)
     baseline_value = models.JSONField(null=True, blank=True)
     current_value = models.JSONField(null=True, blank=True)
-    severity = models.CharField(max_length=10, choices=Severity.choices, db_index=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
     matched_rule = models.CharField(max_length=200)
     changed_by = models.CharField(max_length=255, default="unknown")
-    status = models.CharField(
-        max_length=15, choices=Status.choices, default=Status.OPEN, db_index=True
-    )
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.OPEN)
     status_changed_by = models.CharField(max_length=150, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     first_seen = models.DateTimeField()
@@ -135,7 +133,6 @@ class DriftFinding(models.Model):
     )
     flapping = models.BooleanField(
         default=False,
-        db_index=True,
         help_text="the path changed more often than the tenant's flapping threshold allows",
     )
     exception = models.ForeignKey(
@@ -160,6 +157,14 @@ class DriftFinding(models.Model):
             # The API's ?order=severity pages (most severe first, newest first within a
             # rank): read from this index instead of sorting every finding per page.
             models.Index(rank_expression().desc(), F("id").desc(), name="finding_severity_rank_id"),
+            # Equality filters only: plain b-trees, without the varchar_pattern_ops twin
+            # that db_index=True adds to a CharField for LIKE 'x%' (nothing filters
+            # findings by prefix). Every index is maintained by every pass's writes and
+            # opened by the planner for every statement on the table.
+            models.Index(fields=["resource_id"], name="finding_resource_id"),
+            models.Index(fields=["resource_type"], name="finding_resource_type"),
+            models.Index(fields=["severity"], name="finding_severity"),
+            models.Index(fields=["status"], name="finding_status"),
         ]
 
     def __str__(self) -> str:
