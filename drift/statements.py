@@ -12,6 +12,7 @@ orjson; ``None`` is written as SQL NULL, as the ORM writes a JSONField's ``None`
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,7 +38,9 @@ from tenants.models import Settings as TenantSettings
 UNRESOLVED = [DriftFinding.Status.OPEN.value, DriftFinding.Status.ACKNOWLEDGED.value]
 
 
+@functools.cache
 def _table(model: Any) -> str:
+    """The model's table name, quoted (unqualified: the search_path picks the schema)."""
     return connection.ops.quote_name(model._meta.db_table)
 
 

@@ -18,6 +18,8 @@ sums them; ``METRICS_ENABLED=false`` turns every call here into a no-op (benchma
 
 from __future__ import annotations
 
+import collections
+
 from django.conf import settings
 from prometheus_client import Counter, Histogram
 
@@ -213,10 +215,10 @@ def detection(*, duration: float, opened: list[str], resolved: list[str]) -> Non
     if not enabled():
         return
     DETECTION_DURATION.observe(duration)
-    for severity in opened:
-        FINDINGS_OPENED.labels(severity).inc()
-    for severity in resolved:
-        FINDINGS_RESOLVED.labels(severity).inc()
+    for severity, count in collections.Counter(opened).items():
+        FINDINGS_OPENED.labels(severity).inc(count)
+    for severity, count in collections.Counter(resolved).items():
+        FINDINGS_RESOLVED.labels(severity).inc(count)
 
 
 def delivery(*, kind: str, status: str, latency: float | None = None) -> None:
