@@ -122,7 +122,8 @@ ASGI_APPLICATION = "driftdetector.asgi.application"
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/driftdetector")
 }
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, skipping a SET search_path the kept connection already has.
+DATABASES["default"]["ENGINE"] = "driftdetector.dbbackend"
 # Off only to measure what metrics cost (bench/metrics.py): no business series, and
 # neither the database nor the cache is wrapped by django-prometheus.
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
@@ -139,11 +140,12 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DATABASE_CONNECT_TIMEOUT", 5
 )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
-# A kept connection (docker-compose keeps them 60 s) is safe with django-tenants: it
-# re-issues SET search_path after every set_tenant and after every rollback, so a request
-# never runs in the previous request's schema. No CONN_HEALTH_CHECKS: it costs a
-# round trip per request; after a PostgreSQL restart each worker answers one 503 and
-# reconnects.
+# A kept connection (docker-compose keeps them 60 s) is safe with django-tenants: after
+# every set_tenant the first cursor sends SET search_path unless driftdetector.dbbackend
+# knows the connection already has that exact path; it forgets it on a rollback (also to
+# a savepoint), a failed SET, close and reconnect, so a request never runs in the
+# previous request's schema. No CONN_HEALTH_CHECKS: it costs a round trip per request;
+# after a PostgreSQL restart each worker answers one 503 and reconnects.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379")
