@@ -21,18 +21,12 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
-from _drift_setup import analyze, drift_bench, log, parse_args
+from _drift_setup import analyze, backend_cpu_ms, drift_bench, log, parse_args
 
 STATES = ("new_connection", "first_visit", "warm")
 REPEATS = 3
-
-
-def backend_cpu_ms(pid: int) -> float:
-    """CPU milliseconds used so far by PostgreSQL backend ``pid`` (same machine)."""
-    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e6
 
 
 def pass_costs(tenants: list[Any], state: str) -> tuple[float, float]:

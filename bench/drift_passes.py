@@ -18,10 +18,9 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from _drift_setup import analyze, drift_bench, parse_args, profiled
+from _drift_setup import analyze, backend_cpu_ms, drift_bench, parse_args, profiled
 
 
 def main() -> None:
@@ -33,13 +32,11 @@ def main() -> None:
         totals = {"statements": 0, "cpu": 0.0, "pg_cpu": 0.0}
 
         def server_cpu() -> float:
-            """CPU seconds of this connection's PostgreSQL backend (same machine), from
-            the scheduler's nanosecond count (/proc/<pid>/stat's 10 ms ticks made a
-            per-pass figure move by a millisecond)."""
+            """CPU milliseconds of this connection's PostgreSQL backend so far."""
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 (pid,) = cursor.fetchone()
-            return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+            return backend_cpu_ms(pid)
 
         @contextmanager
         def counted(_tenant: Any) -> Iterator[None]:
@@ -55,7 +52,7 @@ def main() -> None:
             for _ in bench.detect_each(counted):
                 pass
             count = len(bench.tenants)
-            pg = (server_cpu() - pg_started) / count * 1000
+            pg = (server_cpu() - pg_started) / count
             return totals["statements"] / count, totals["cpu"] / count * 1000, pg
 
         passes()  # first pass: baselines
