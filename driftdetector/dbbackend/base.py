@@ -11,8 +11,8 @@ apply is the same.
 PostgreSQL keeps a session-level ``SET`` past ``COMMIT`` but undoes it on ``ROLLBACK`` and
 on ``ROLLBACK TO SAVEPOINT`` (when it ran after the savepoint), and a new connection starts
 from the server default. So the remembered path is forgotten, and the next cursor sends
-``SET`` again, on a transaction or savepoint rollback, a ``SET`` that raised, ``close()``
-and ``connect()``, and whenever the raw connection is not the one it was applied on.
+``SET`` again, on a transaction or savepoint rollback, a ``SET`` that raised, and whenever
+the raw connection is not the one it was applied on (after ``close()`` or a reconnect).
 """
 
 from __future__ import annotations
@@ -49,21 +49,6 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
         self.search_path_set_schemas = None
 
     @async_unsafe
-    def connect(self) -> None:
-        """Open a new raw connection, which starts from the server's default search path.
-
-        Forgotten before connecting, not after: connecting may already run a query (the
-        server version check) whose ``SET`` is then remembered for the new connection.
-        """
-        self._forget_search_path()
-        super().connect()
-
-    def close(self) -> None:
-        """Close the raw connection; its search path goes with it."""
-        self._forget_search_path()
-        super().close()
-
-    @async_unsafe
     def rollback(self) -> None:
         """Roll back the transaction, which also undoes a ``SET`` it issued."""
         try:
@@ -90,6 +75,8 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
             # Re-entered while getting a cursor for the SET: django-tenants does nothing.
             return
         if self.connection is not self._applied_search_path_on:
+            # A new raw connection (after close() or a reconnect) starts from the server's
+            # default path; the old one is kept referenced, so identity cannot be reused.
             self._forget_search_path()
         if get_limit_set_calls():
             if self.search_path_set_schemas:
