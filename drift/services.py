@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -90,24 +90,45 @@ def create_baseline(*, name: str, actor: str, scope_prefix: str = "") -> Baselin
     return baseline
 
 
-def find_drift(
-    baseline_id: int, resource_ids: list[str]
-) -> tuple[list[ResourceDrift], dict[str, str], dict[str, str | None]]:
-    """(drift per resource, who changed each last, the present hash each was compared
-    at) for ``resource_ids`` against the baseline (either side may be absent).
+class Found(NamedTuple):
+    """What comparing a pass's resources gives: the drift per resource, who changed each
+    last, the present hash each was compared at, the path activity of the compared
+    resources (``activity_of``: those whose activity ``activity`` holds), their
+    unresolved findings (when asked for) and the latest report ids (None: no statement
+    was sent)."""
 
-    The approved and present configurations, and their latest callers, come back in one
-    statement per batch. An approved config normalised under older normalisation rules
-    is brought to the current form first (and stored so, once).
+    drifts: list[ResourceDrift]
+    callers: dict[str, str]
+    compared: dict[str, str | None]
+    activity: dict[tuple[str, str], list[int]]
+    activity_of: set[str]
+    unresolved: dict[tuple[str, str], statements.Unresolved]
+    latest_reports: list[int] | None
+
+
+def find_drift(
+    baseline_id: int, resource_ids: list[str], unresolved_fields: tuple[str, ...] | None = None
+) -> Found:
+    """Drift of ``resource_ids`` against the baseline (either side may be absent), with
+    their unresolved findings' ``unresolved_fields`` when given.
+
+    The approved and present configurations, their latest callers, path activity and
+    unresolved findings come back in one statement per batch
+    (:func:`drift.statements.comparison_inputs`). An approved config normalised under
+    older normalisation rules is brought to the current form first (and stored so, once).
     """
     fingerprint = rules_fingerprint()
-    drifts: list[ResourceDrift] = []
-    callers: dict[str, str] = {}
-    compared: dict[str, str | None] = {}
-    for batch in _batches(resource_ids, 2000):
+    found = Found([], {}, {}, {}, set(), {}, None)
+    for batch in _batches(resource_ids, statements.BATCH):
+        inputs = statements.comparison_inputs(baseline_id, batch, unresolved_fields)
+        found.unresolved.update(inputs.unresolved or {})
+        found = found._replace(latest_reports=inputs.latest_reports)
         refreshed: dict[str, tuple[dict[str, Any], str]] = {}
-        for sides in statements.approved_and_present(baseline_id, batch):
-            compared[sides.resource_id] = None if sides.present is None else sides.present[1]
+        for sides in inputs.sides:
+            rid = sides.resource_id
+            found.compared[rid] = None if sides.present is None else sides.present[1]
+            found.activity_of.add(rid)
+            found.activity.update(((rid, path), ids) for path, ids in sides.activity.items())
             before = sides.approved
             if (
                 before is not None
@@ -115,13 +136,13 @@ def find_drift(
                 and sides.normalized_with != fingerprint
             ):
                 before = _renormalised(before)
-                refreshed[sides.resource_id] = before
-            drift = compare_resource(sides.resource_id, sides.resource_type, before, sides.present)
+                refreshed[rid] = before
+            drift = compare_resource(rid, sides.resource_type, before, sides.present)
             if drift is not None:
-                drifts.append(drift)
-                callers[drift.resource_id] = sides.changed_by
+                found.drifts.append(drift)
+                found.callers[rid] = sides.changed_by
         statements.refresh_entries(baseline_id, refreshed, fingerprint)
-    return drifts, callers, compared
+    return found
 
 
 def _renormalised(approved: tuple[dict[str, Any], str]) -> tuple[dict[str, Any], str]:
@@ -173,17 +194,33 @@ def _exception_matcher(now: datetime) -> ExceptionMatcher:
 
 
 def _path_events(
-    keys: set[tuple[str, str]], report_id: int, policy: FlappingPolicy
+    keys: set[tuple[str, str]], report_id: int, policy: FlappingPolicy, found: Found
 ) -> tuple[list[tuple[str, str, list[int], bool]], set[tuple[str, str]]]:
     """An event for each (resource, path) in this pass (report ``report_id``): the path
-    activity rows to write and the keys now flapping."""
+    activity rows to write and the keys now flapping.
+
+    The compared resources' activity and the latest report ids came with their configs
+    (``found``); only resources with an event that were not compared (a full check
+    resolving a finding of an unmoved resource), or a window longer than the latest
+    reports read, need a statement here."""
     if not keys:
         return [], set()
-    known: dict[tuple[str, str], list[int]] = {}
-    oldest = report_id  # what it is for paths with no earlier activity
-    for batch in _batches(sorted({rid for rid, _ in keys})):
-        found, window_start = statements.path_activity(batch, report_id, policy.passes)
-        known.update((key, ids) for key, ids in found.items() if key in keys)
+    latest = found.latest_reports
+    oldest = (
+        None
+        if latest is None
+        else policy.window_start(
+            latest, report_id, complete=len(latest) < statements.RECENT_REPORTS
+        )
+    )
+    known = {key: ids for key, ids in found.activity.items() if key in keys}
+    have = found.activity_of
+    if oldest is None:
+        known, have = {}, set()
+        oldest = report_id  # what it is for paths with no earlier activity
+    for batch in _batches(sorted({rid for rid, _ in keys if rid not in have})):
+        read, window_start = statements.path_activity(batch, report_id, policy.passes)
+        known.update((key, ids) for key, ids in read.items() if key in keys)
         oldest = window_start if window_start is not None else oldest
     rows: list[tuple[str, str, list[int], bool]] = []
     flapping: set[tuple[str, str]] = set()
@@ -299,12 +336,14 @@ def run_detection(
         examined_ids = moved.changed + moved.added + moved.removed
     else:
         examined_ids = context.examined
-    drifts, callers, compared = find_drift(baseline_id, examined_ids)
-    existing: dict[tuple[str, str], statements.Unresolved] = {}
+    # An incremental pass compares the examined resources with their unresolved findings,
+    # read with their configs; a full check reads every unresolved finding below.
+    with_findings = not full and bool(context.unresolved)
+    found = find_drift(baseline_id, examined_ids, FINDING_VALUE_FIELDS if with_findings else None)
+    drifts, callers, compared = found.drifts, found.callers, found.compared
+    existing: dict[tuple[str, str], statements.Unresolved] = found.unresolved
     if full and (drifts or context.unresolved):
         existing = statements.unresolved_findings(FINDING_VALUE_FIELDS)
-    elif not full and examined_ids and context.unresolved:
-        existing = statements.unresolved_findings(FINDING_VALUE_FIELDS, examined_ids)
     exceptions = _LazyExceptions(now, context.exceptions)
     by_severity: Counter[str] = Counter()
     by_kind: Counter[str] = Counter()
@@ -413,7 +452,7 @@ def run_detection(
         ],
     )
     report_id = context.report_id
-    activity, flapping = _path_events(events, report_id, flapping_policy)
+    activity, flapping = _path_events(events, report_id, flapping_policy, found)
     for path_key, row in new_findings.items():
         row["flapping"] = path_key in flapping
     for finding in seen:

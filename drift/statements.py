@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -36,6 +36,11 @@ from tenants.models import FindingTrendPoint, Tenant, TenantStatus
 from tenants.models import Settings as TenantSettings
 
 UNRESOLVED = [DriftFinding.Status.OPEN.value, DriftFinding.Status.ACKNOWLEDGED.value]
+#: Resources whose both sides one statement of :func:`comparison_inputs` reads.
+BATCH = 2000
+#: Report ids :func:`comparison_inputs` brings for the flapping window (the last
+#: ``passes`` reports).
+RECENT_REPORTS = 64
 
 
 @functools.cache
@@ -229,7 +234,8 @@ def moved_resources(baseline_id: int, prefix: str) -> Moved:
 
 class Sides(NamedTuple):
     """One moved resource: its approved and present config (None where absent), the
-    approved entry's normaliser fingerprint, and who changed it last."""
+    approved entry's normaliser fingerprint, who changed it last, and its paths' recent
+    activity (path -> report ids of their events, for flapping)."""
 
     resource_id: str
     resource_type: str
@@ -237,41 +243,98 @@ class Sides(NamedTuple):
     normalized_with: str
     present: tuple[dict[str, Any], str] | None
     changed_by: str
+    activity: dict[str, list[int]]
 
 
-def approved_and_present(baseline_id: int, resource_ids: list[str]) -> list[Sides]:
-    """Both sides of the moved resources and their latest caller, in one statement (a
-    full join on their ids, the caller from the newest collected change, tombstoned
-    resources included)."""
+def _sides_select(baseline: str, ids: str) -> str:
+    """The SELECT of :class:`Sides` for the resources whose id satisfies ``resource_id
+    {ids}`` against baseline ``baseline`` (SQL fragments): a full join of the approved and
+    present (tombstones excluded) configs on their ids, the caller from the newest
+    collected change, and the resource's path activity."""
     entries, configs = _table(BaselineEntry), _table(Configuration)
-    history = _table(ConfigurationHistory)
-    sql = (
-        f"SELECT COALESCE(c.resource_id, b.resource_id), "  # noqa: S608
-        f"COALESCE(c.resource_type, b.resource_type), b.config, b.config_hash, "
-        f"b.normalized_with, c.config_data, c.config_hash, "
+    history, activity = _table(ConfigurationHistory), _table(PathActivity)
+    rid = "COALESCE(c.resource_id, b.resource_id)"
+    return (
+        f"SELECT {rid} AS rid, COALESCE(c.resource_type, b.resource_type) AS rtype, "  # noqa: S608
+        f"b.config AS approved, b.config_hash AS approved_hash, b.normalized_with, "
+        f"c.config_data AS present, c.config_hash AS present_hash, "
         f"(SELECT h.changed_by FROM {history} h JOIN {configs} hc ON hc.id = h.configuration_id "
-        f"WHERE hc.resource_id = COALESCE(c.resource_id, b.resource_id) "
-        f"ORDER BY h.changed_at DESC, h.id DESC LIMIT 1) FROM "
+        f"WHERE hc.resource_id = {rid} ORDER BY h.changed_at DESC, h.id DESC LIMIT 1) AS caller, "
+        f"(SELECT json_object_agg(a.path, a.report_ids) FROM {activity} a "
+        f"WHERE a.resource_id = {rid}) AS activity FROM "
         f"(SELECT resource_id, resource_type, config, config_hash, normalized_with "
-        f"FROM {entries} WHERE baseline_id = %s AND resource_id = ANY(%s)) b FULL OUTER JOIN "
+        f"FROM {entries} WHERE baseline_id = {baseline} AND resource_id {ids}) b FULL OUTER JOIN "
         f"(SELECT resource_id, resource_type, config_data, config_hash FROM {configs} "
-        f"WHERE deleted_at IS NULL AND resource_id = ANY(%s)) c "
-        f"ON b.resource_id = c.resource_id"
+        f"WHERE deleted_at IS NULL AND resource_id {ids}) c ON b.resource_id = c.resource_id"
     )
-    rows = _run(sql, [baseline_id, resource_ids, resource_ids])
-    return [
-        Sides(
-            rid,
-            rtype,
-            None if approved_hash is None else (orjson.loads(approved), approved_hash),
-            normalized_with or "",
-            None if present_hash is None else (orjson.loads(present), present_hash),
-            caller or "unknown",
+
+
+def _sides(
+    rid: str,
+    rtype: str,
+    approved: Any,
+    approved_hash: str | None,
+    normalized_with: str | None,
+    present: Any,
+    present_hash: str | None,
+    caller: str | None,
+    activity: Any,
+) -> Sides:
+    """A :class:`Sides` from one row of :func:`_sides_select`, decoded from JSON."""
+    return Sides(
+        rid,
+        rtype,
+        None if approved_hash is None else (_decoded(approved), approved_hash),
+        normalized_with or "",
+        None if present_hash is None else (_decoded(present), present_hash),
+        caller or "unknown",
+        _decoded(activity) or {},
+    )
+
+
+@dataclass(frozen=True)
+class ComparisonInputs:
+    """What a pass compares a batch of resources with: both sides of each
+    (:class:`Sides`), their unresolved findings when asked for (else None), and the ids
+    of the latest :data:`RECENT_REPORTS` reports, newest first (the flapping window)."""
+
+    sides: list[Sides]
+    unresolved: dict[tuple[str, str], Unresolved] | None
+    latest_reports: list[int]
+
+
+def comparison_inputs(
+    baseline_id: int, resource_ids: list[str], unresolved_fields: tuple[str, ...] | None
+) -> ComparisonInputs:
+    """Both sides of ``resource_ids`` (:func:`_sides_select`: configs, latest caller,
+    path activity), their unresolved findings with ``unresolved_fields`` (when given)
+    and the latest report ids, in one statement returning one row."""
+    findings = "NULL"
+    params: list[Any] = [baseline_id, resource_ids, resource_ids]
+    if unresolved_fields is not None:
+        columns = ", ".join(connection.ops.quote_name(f) for f in unresolved_fields)
+        findings = (
+            f"(SELECT json_agg(json_build_array(id, resource_id, path, {columns})) "  # noqa: S608
+            f"FROM {_table(DriftFinding)} WHERE status = ANY(%s) AND resource_id = ANY(%s))"
         )
-        for rid, rtype, approved, approved_hash, normalized_with, present, present_hash, caller in (
-            rows
-        )
-    ]
+        params += [UNRESOLVED, resource_ids]
+    sql = (
+        # json, not jsonb, aggregates: they append each config's text where jsonb ones
+        # would take every config apart and build it again (three times the cost).
+        f"WITH sides AS ({_sides_select('%s', '= ANY(%s)')}) "  # noqa: S608
+        f"SELECT (SELECT json_agg(json_build_array(rid, rtype, approved, approved_hash, "
+        f"normalized_with, present, present_hash, caller, activity)) FROM sides), {findings}, "
+        f"(SELECT json_agg(id) FROM (SELECT id FROM {_table(DriftReport)} "
+        f"ORDER BY id DESC LIMIT {RECENT_REPORTS}) w)"
+    )
+    ((sides, unresolved, latest),) = _run(sql, params)
+    return ComparisonInputs(
+        sides=[_sides(*side) for side in _decoded(sides) or []],
+        unresolved=None
+        if unresolved_fields is None
+        else _unresolved(unresolved_fields, _decoded(unresolved) or [], json_as_text=False),
+        latest_reports=_decoded(latest) or [],
+    )
 
 
 def refresh_entries(
@@ -308,19 +371,23 @@ class Unresolved(NamedTuple):
     values: dict[str, Any]  # FINDING_VALUE_FIELDS
 
 
-def unresolved_findings(
-    value_fields: tuple[str, ...], resource_ids: list[str] | None = None
-) -> dict[tuple[str, str], Unresolved]:
-    """Every unresolved finding (of ``resource_ids`` only, when given) by (resource id,
-    path)."""
+def unresolved_findings(value_fields: tuple[str, ...]) -> dict[tuple[str, str], Unresolved]:
+    """Every unresolved finding by (resource id, path)."""
     columns = ", ".join(connection.ops.quote_name(f) for f in value_fields)
-    json_fields = {"baseline_value", "current_value"}
-    only = "" if resource_ids is None else " AND resource_id = ANY(%s)"
     rows = _run(
         f"SELECT id, resource_id, path, {columns} FROM {_table(DriftFinding)} "  # noqa: S608
-        f"WHERE status = ANY(%s){only}",
-        [UNRESOLVED] if resource_ids is None else [UNRESOLVED, resource_ids],
+        f"WHERE status = ANY(%s)",
+        [UNRESOLVED],
     )
+    return _unresolved(value_fields, rows, json_as_text=True)
+
+
+def _unresolved(
+    value_fields: tuple[str, ...], rows: Iterable[Sequence[Any]], *, json_as_text: bool
+) -> dict[tuple[str, str], Unresolved]:
+    """Rows of (id, resource id, path, *value_fields) by (resource id, path); the JSON
+    value fields arrive as text from a column, decoded from inside a JSON aggregate."""
+    json_fields = {"baseline_value", "current_value"} if json_as_text else set()
     found: dict[tuple[str, str], Unresolved] = {}
     for pk, rid, path, *rest in rows:
         values = {

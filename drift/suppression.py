@@ -73,6 +73,18 @@ class FlappingPolicy:
             passes=int(spec.get("passes", DEFAULT_FLAPPING_PASSES)),
         )
 
+    def window_start(
+        self, latest_report_ids: Sequence[int], report_id: int, complete: bool
+    ) -> int | None:
+        """The id of the oldest of the last ``passes`` reports, counting report
+        ``report_id`` (not written yet), from ``latest_report_ids`` (the latest reports'
+        ids, newest first; ``complete``: every report there is). None when they are too
+        few to tell."""
+        earlier = [r for r in latest_report_ids if r < report_id][: self.passes - 1]
+        if len(earlier) == self.passes - 1 or complete:
+            return min([report_id, *earlier])
+        return None
+
     def record(
         self, recent_report_ids: Sequence[int], report_id: int, oldest_in_window: int
     ) -> tuple[list[int], bool]:

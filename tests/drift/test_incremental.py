@@ -55,22 +55,28 @@ def _incremental(report) -> bool:
 
 
 def _recording(monkeypatch) -> list[list[str]]:
-    """The resource ids each pass hands to the comparison (statements.approved_and_present)."""
+    """The resource ids each pass compares (services.find_drift), when it compares any."""
     calls: list[list[str]] = []
-    original = statements.approved_and_present
+    original = services.find_drift
 
-    def recording(baseline_id, resource_ids):
-        calls.append(sorted(resource_ids))
-        return original(baseline_id, resource_ids)
+    def recording(baseline_id, resource_ids, unresolved_fields=None):
+        if resource_ids:
+            calls.append(sorted(resource_ids))
+        return original(baseline_id, resource_ids, unresolved_fields)
 
-    monkeypatch.setattr(statements, "approved_and_present", recording)
+    monkeypatch.setattr(services, "find_drift", recording)
     return calls
 
 
-def test_incremental_passes_agree_with_a_full_check(collected, collect, sim_client):
+@pytest.mark.parametrize("batch", [statements.BATCH, 3])
+def test_incremental_passes_agree_with_a_full_check(
+    collected, collect, sim_client, monkeypatch, batch
+):
     """Random changes, deletions and reverts over six rounds (with an ignore rule and,
     from the third round, an exception): after each incremental pass a full check
-    opens and resolves nothing, rates nothing differently and reports the same totals."""
+    opens and resolves nothing, rates nothing differently and reports the same totals,
+    whether one statement reads what a pass compares or several batches do."""
+    monkeypatch.setattr(statements, "BATCH", batch)
     update_settings(collected, actor="t", drift_thresholds={"rules": [IGNORE_TAGS]})
     assert not _incremental(detect(collected)), "a rules change: every resource compared"
     ids = in_schema(

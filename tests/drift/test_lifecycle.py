@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from configurations.models import Configuration
-from drift import services
+from drift import services, statements
 from drift.models import Baseline, BaselineEntry, DriftException, DriftFinding
 from tenants.models import FindingTrendPoint
 from tenants.selectors import current_settings
@@ -158,9 +158,14 @@ def test_the_exception_admin_action_asks_for_reason_and_expiry(
     assert accepted.exception.approved_by == msp_admin.username
 
 
+@pytest.mark.parametrize("window", ["read with the configs", "read apart"])
 def test_a_path_that_flaps_is_flagged_and_one_click_ignores_it(
-    collected, collect, sim_client, client_for, msp_admin
+    collected, collect, sim_client, client_for, msp_admin, monkeypatch, window
 ):
+    """Path activity and the flapping window come with the compared configs or, for a
+    window longer than the latest reports read with them, by a statement of their own."""
+    if window == "read apart":
+        monkeypatch.setattr(statements, "RECENT_REPORTS", 1)
     update_settings(
         collected, actor="t", drift_thresholds={"flapping": {"changes": 2, "passes": 10}}
     )

@@ -14,7 +14,7 @@ from django.utils import timezone
 from configurations.models import Configuration
 from configurations.normalize import rules_fingerprint
 from drift import services
-from drift.models import Baseline, BaselineEntry, DriftException, DriftFinding
+from drift.models import Baseline, BaselineEntry, DriftException, DriftFinding, PathActivity
 from drift.suppression import glob_escape
 from tenants.models import FindingTrendPoint, TenantStatus
 from tenants.selectors import public_tenant
@@ -116,6 +116,29 @@ def test_a_steady_pass_sends_three_statements_and_keeps_the_status_current(colle
     TenantStatus.objects.filter(tenant=collected).delete()
     detect(collected)
     assert TenantStatus.objects.get(tenant=collected).last_detection_at is not None
+
+
+def test_a_pass_with_a_change_reads_what_it_compares_in_one_statement(
+    collected, collect, sim_client
+):
+    """With a finding open, a pass that finds a change sends its context, one statement
+    bringing both sides, the latest caller, the path activity, the unresolved findings
+    and the flapping window, and its write (plus the schema switch); the activity it
+    read is carried into the path's next event."""
+    rid, _, weak = weaken_storage_tls(collected, collect, sim_client)
+    first = detect(collected)
+    assert _tls_finding(collected, rid).last_report_id == first.pk
+    again = "TLS1_1" if weak == "TLS1_0" else "TLS1_0"
+    sim_client.modify_resource(rid, {"properties": {"minimumTlsVersion": again}})
+    collect(collected)
+    with CaptureQueriesContext(connection) as captured:
+        second = detect(collected)
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert len(statements) <= 4, statements
+    activity = in_schema(
+        collected, lambda: PathActivity.objects.get(resource_id=rid, path=TLS_PATH)
+    )
+    assert activity.report_ids == [first.pk, second.pk]
 
 
 def test_a_scoped_baseline_compares_only_the_resources_under_its_prefix(

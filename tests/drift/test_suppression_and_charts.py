@@ -50,6 +50,26 @@ def test_flapping_counts_events_inside_the_window(recent, report, oldest, kept, 
     assert FlappingPolicy(changes=3, passes=10).record(recent, report, oldest) == (kept, flaps)
 
 
+@pytest.mark.parametrize(
+    ("latest", "report", "complete", "start"),
+    [
+        ([9, 8, 7, 6], 10, False, 8),
+        ([12, 9, 8, 7], 10, False, 8),
+        ([9], 10, True, 9),
+        ([], 10, True, 10),
+        ([9], 10, False, None),
+    ],
+)
+def test_the_flapping_window_starts_at_the_oldest_of_the_last_passes(
+    latest, report, complete, start
+):
+    """The last ``passes`` reports count the pass's own (not written yet): with
+    passes=3, its two predecessors; fewer reports than that are enough only when they
+    are all there are."""
+    policy = FlappingPolicy(changes=2, passes=3)
+    assert policy.window_start(latest, report, complete=complete) == start
+
+
 def test_flapping_policy_reads_the_tenant_thresholds_with_defaults():
     assert FlappingPolicy.from_thresholds({"flapping": {"changes": 5, "passes": 20}}) == (
         FlappingPolicy(5, 20)
