@@ -246,52 +246,6 @@ class Sides(NamedTuple):
     activity: dict[str, list[int]]
 
 
-def _sides_select(baseline: str, ids: str) -> str:
-    """The SELECT of :class:`Sides` for the resources whose id satisfies ``resource_id
-    {ids}`` against baseline ``baseline`` (SQL fragments): a full join of the approved and
-    present (tombstones excluded) configs on their ids, the caller from the newest
-    collected change, and the resource's path activity."""
-    entries, configs = _table(BaselineEntry), _table(Configuration)
-    history, activity = _table(ConfigurationHistory), _table(PathActivity)
-    rid = "COALESCE(c.resource_id, b.resource_id)"
-    return (
-        f"SELECT {rid} AS rid, COALESCE(c.resource_type, b.resource_type) AS rtype, "  # noqa: S608
-        f"b.config AS approved, b.config_hash AS approved_hash, b.normalized_with, "
-        f"c.config_data AS present, c.config_hash AS present_hash, "
-        f"(SELECT h.changed_by FROM {history} h JOIN {configs} hc ON hc.id = h.configuration_id "
-        f"WHERE hc.resource_id = {rid} ORDER BY h.changed_at DESC, h.id DESC LIMIT 1) AS caller, "
-        f"(SELECT json_object_agg(a.path, a.report_ids) FROM {activity} a "
-        f"WHERE a.resource_id = {rid}) AS activity FROM "
-        f"(SELECT resource_id, resource_type, config, config_hash, normalized_with "
-        f"FROM {entries} WHERE baseline_id = {baseline} AND resource_id {ids}) b FULL OUTER JOIN "
-        f"(SELECT resource_id, resource_type, config_data, config_hash FROM {configs} "
-        f"WHERE deleted_at IS NULL AND resource_id {ids}) c ON b.resource_id = c.resource_id"
-    )
-
-
-def _sides(
-    rid: str,
-    rtype: str,
-    approved: Any,
-    approved_hash: str | None,
-    normalized_with: str | None,
-    present: Any,
-    present_hash: str | None,
-    caller: str | None,
-    activity: Any,
-) -> Sides:
-    """A :class:`Sides` from one row of :func:`_sides_select`, decoded from JSON."""
-    return Sides(
-        rid,
-        rtype,
-        None if approved_hash is None else (_decoded(approved), approved_hash),
-        normalized_with or "",
-        None if present_hash is None else (_decoded(present), present_hash),
-        caller or "unknown",
-        _decoded(activity) or {},
-    )
-
-
 @dataclass(frozen=True)
 class ComparisonInputs:
     """What a pass compares a batch of resources with: both sides of each
@@ -303,12 +257,41 @@ class ComparisonInputs:
     latest_reports: list[int]
 
 
+def _side(row: list[Any]) -> Sides:
+    """A :class:`Sides` from one decoded row of :func:`comparison_inputs`."""
+    (
+        resource_id,
+        resource_type,
+        approved,
+        approved_hash,
+        normalized_with,
+        present,
+        present_hash,
+        caller,
+        activity,
+    ) = row
+    return Sides(
+        resource_id,
+        resource_type,
+        None if approved_hash is None else (approved, approved_hash),
+        normalized_with or "",
+        None if present_hash is None else (present, present_hash),
+        caller or "unknown",
+        activity or {},
+    )
+
+
 def comparison_inputs(
     baseline_id: int, resource_ids: list[str], unresolved_fields: tuple[str, ...] | None
 ) -> ComparisonInputs:
-    """Both sides of ``resource_ids`` (:func:`_sides_select`: configs, latest caller,
-    path activity), their unresolved findings with ``unresolved_fields`` (when given)
-    and the latest report ids, in one statement returning one row."""
+    """Both sides of ``resource_ids`` (a full join of the approved and the present configs
+    on their ids, tombstones excluded) with each one's latest caller (from the newest
+    collected change) and path activity, their unresolved findings with
+    ``unresolved_fields`` (when given) and the latest report ids, in one statement
+    returning one row."""
+    entries, configs = _table(BaselineEntry), _table(Configuration)
+    history, activity = _table(ConfigurationHistory), _table(PathActivity)
+    rid = "COALESCE(c.resource_id, b.resource_id)"
     findings = "NULL"
     params: list[Any] = [baseline_id, resource_ids, resource_ids]
     if unresolved_fields is not None:
@@ -321,15 +304,24 @@ def comparison_inputs(
     sql = (
         # json, not jsonb, aggregates: they append each config's text where jsonb ones
         # would take every config apart and build it again (three times the cost).
-        f"WITH sides AS ({_sides_select('%s', '= ANY(%s)')}) "  # noqa: S608
-        f"SELECT (SELECT json_agg(json_build_array(rid, rtype, approved, approved_hash, "
-        f"normalized_with, present, present_hash, caller, activity)) FROM sides), {findings}, "
+        f"SELECT (SELECT json_agg(json_build_array({rid}, "  # noqa: S608
+        f"COALESCE(c.resource_type, b.resource_type), b.config, b.config_hash, "
+        f"b.normalized_with, c.config_data, c.config_hash, "
+        f"(SELECT h.changed_by FROM {history} h JOIN {configs} hc ON hc.id = h.configuration_id "
+        f"WHERE hc.resource_id = {rid} ORDER BY h.changed_at DESC, h.id DESC LIMIT 1), "
+        f"(SELECT json_object_agg(a.path, a.report_ids) FROM {activity} a "
+        f"WHERE a.resource_id = {rid}))) FROM "
+        f"(SELECT resource_id, resource_type, config, config_hash, normalized_with "
+        f"FROM {entries} WHERE baseline_id = %s AND resource_id = ANY(%s)) b FULL OUTER JOIN "
+        f"(SELECT resource_id, resource_type, config_data, config_hash FROM {configs} "
+        f"WHERE deleted_at IS NULL AND resource_id = ANY(%s)) c "
+        f"ON b.resource_id = c.resource_id), {findings}, "
         f"(SELECT json_agg(id) FROM (SELECT id FROM {_table(DriftReport)} "
         f"ORDER BY id DESC LIMIT {RECENT_REPORTS}) w)"
     )
     ((sides, unresolved, latest),) = _run(sql, params)
     return ComparisonInputs(
-        sides=[_sides(*side) for side in _decoded(sides) or []],
+        sides=[_side(row) for row in _decoded(sides) or []],
         unresolved=None
         if unresolved_fields is None
         else _unresolved(unresolved_fields, _decoded(unresolved) or [], json_as_text=False),
