@@ -295,11 +295,7 @@ def comparison_inputs(
     findings = "NULL"
     params: list[Any] = [baseline_id, resource_ids, resource_ids]
     if unresolved_fields is not None:
-        columns = ", ".join(connection.ops.quote_name(f) for f in unresolved_fields)
-        findings = (
-            f"(SELECT json_agg(json_build_array(id, resource_id, path, {columns})) "  # noqa: S608
-            f"FROM {_table(DriftFinding)} WHERE status = ANY(%s) AND resource_id = ANY(%s))"
-        )
+        findings = _unresolved_select(unresolved_fields, " AND resource_id = ANY(%s)")
         params += [UNRESOLVED, resource_ids]
     sql = (
         # json, not jsonb, aggregates: they append each config's text where jsonb ones
@@ -324,7 +320,7 @@ def comparison_inputs(
         sides=[_side(row) for row in _decoded(sides) or []],
         unresolved=None
         if unresolved_fields is None
-        else _unresolved(unresolved_fields, _decoded(unresolved) or [], json_as_text=False),
+        else _unresolved(unresolved_fields, _decoded(unresolved) or []),
         latest_reports=_decoded(latest) or [],
     )
 
@@ -365,27 +361,27 @@ class Unresolved(NamedTuple):
 
 def unresolved_findings(value_fields: tuple[str, ...]) -> dict[tuple[str, str], Unresolved]:
     """Every unresolved finding by (resource id, path)."""
+    ((rows,),) = _run(f"SELECT {_unresolved_select(value_fields, '')}", [UNRESOLVED])
+    return _unresolved(value_fields, _decoded(rows) or [])
+
+
+def _unresolved_select(value_fields: tuple[str, ...], only: str) -> str:
+    """A scalar subquery: the unresolved findings (``only``: a further condition) as one
+    JSON array of (id, resource id, path, *value_fields) rows."""
     columns = ", ".join(connection.ops.quote_name(f) for f in value_fields)
-    rows = _run(
-        f"SELECT id, resource_id, path, {columns} FROM {_table(DriftFinding)} "  # noqa: S608
-        f"WHERE status = ANY(%s)",
-        [UNRESOLVED],
+    return (
+        f"(SELECT json_agg(json_build_array(id, resource_id, path, {columns})) "  # noqa: S608
+        f"FROM {_table(DriftFinding)} WHERE status = ANY(%s){only})"
     )
-    return _unresolved(value_fields, rows, json_as_text=True)
 
 
 def _unresolved(
-    value_fields: tuple[str, ...], rows: Iterable[Sequence[Any]], *, json_as_text: bool
+    value_fields: tuple[str, ...], rows: Iterable[Sequence[Any]]
 ) -> dict[tuple[str, str], Unresolved]:
-    """Rows of (id, resource id, path, *value_fields) by (resource id, path); the JSON
-    value fields arrive as text from a column, decoded from inside a JSON aggregate."""
-    json_fields = {"baseline_value", "current_value"} if json_as_text else set()
+    """Decoded rows of (id, resource id, path, *value_fields) by (resource id, path)."""
     found: dict[tuple[str, str], Unresolved] = {}
     for pk, rid, path, *rest in rows:
-        values = {
-            name: _loads(value) if name in json_fields else value
-            for name, value in zip(value_fields, rest, strict=True)
-        }
+        values = dict(zip(value_fields, rest, strict=True))
         found[(rid, path)] = Unresolved(pk, rid, path, values["severity"], values)
     return found
 
