@@ -20,6 +20,9 @@ SEVERITIES: tuple[str, ...] = (LOW, MEDIUM, HIGH, CRITICAL)
 SEVERITY_RANKS: dict[str, int] = {name: index for index, name in enumerate(SEVERITIES)}
 #: (value, label) pairs for model and form choices, least severe first.
 SEVERITY_CHOICES: tuple[tuple[str, str], ...] = tuple((s, s) for s in SEVERITIES)
+#: The rank of a name outside the vocabulary where one is tolerated (a stored value, a
+#: payload): below low, so it sorts last and passes no severity floor.
+UNKNOWN_RANK = -1
 
 
 def severity_rank(severity: str) -> int:
@@ -28,6 +31,13 @@ def severity_rank(severity: str) -> int:
         return SEVERITY_RANKS[severity]
     except KeyError:
         raise ValueError(f"unknown severity {severity!r}; use one of {SEVERITIES}") from None
+
+
+def stored_severity_rank(severity: str) -> int:
+    """Rank of a severity read back from storage or a message (low=0 ... critical=3),
+    :data:`UNKNOWN_RANK` for a name outside the vocabulary instead of an error, as
+    :func:`rank_expression` ranks it in the database."""
+    return SEVERITY_RANKS.get(severity, UNKNOWN_RANK)
 
 
 def most_severe(severities: Any, default: str = LOW) -> str:
@@ -47,7 +57,7 @@ def rank_expression(field: str = "severity") -> Any:
 
     return Case(
         *(When(**{field: name}, then=Value(rank)) for name, rank in SEVERITY_RANKS.items()),
-        default=Value(-1),
+        default=Value(UNKNOWN_RANK),
         output_field=IntegerField(),
     )
 
@@ -64,4 +74,4 @@ def rank_sql(column: str) -> Any:
     whens = " ".join(
         f"WHEN {column} = '{name}' THEN {rank}" for name, rank in SEVERITY_RANKS.items()
     )
-    return RawSQL(f"CASE {whens} ELSE -1 END", (), output_field=IntegerField())  # noqa: S611
+    return RawSQL(f"CASE {whens} ELSE {UNKNOWN_RANK} END", (), output_field=IntegerField())  # noqa: S611

@@ -319,6 +319,20 @@ def finding_counts_by_severity(statuses: tuple[str, ...] = ("open",)) -> dict[st
     return dict(rows)
 
 
+def unresolved_findings_most_severe_first() -> QuerySet[DriftFinding]:
+    """Open and acknowledged findings, most severe first by rank (not by name), then by
+    resource and path: the order a person reading a list of drift expects."""
+    from drift.choices import rank_expression
+
+    return (
+        DriftFinding.objects.filter(
+            status__in=(DriftFinding.Status.OPEN, DriftFinding.Status.ACKNOWLEDGED)
+        )
+        .annotate(rank=rank_expression())
+        .order_by("-rank", "resource_id", "path")
+    )
+
+
 #: Tenant schemas read by one UNION ALL statement of the cross-tenant findings search.
 FLEET_FINDINGS_BATCH = 200
 

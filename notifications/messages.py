@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drift.severity import SEVERITIES as SEVERITY_ORDER
+from drift.choices import SEVERITIES, stored_severity_rank
 
 TOP = 10
 VALUE_CHARS = 120
@@ -27,10 +27,6 @@ def _value(value: Any) -> str:
 def resource_name(resource_id: str) -> str:
     """The last segment of an Azure resource id (its name)."""
     return resource_id.rstrip("/").rsplit("/", 1)[-1] or resource_id
-
-
-def _rank(severity: str) -> int:
-    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else -1
 
 
 def build_message(
@@ -52,13 +48,18 @@ def build_message(
         if item["event"] != "resolved":
             severities[item["severity"]] = severities.get(item["severity"], 0) + 1
     ordered = sorted(
-        items, key=lambda i: (i["event"] == "resolved", -_rank(i["severity"]), i["resource_id"])
+        items,
+        key=lambda i: (
+            i["event"] == "resolved",
+            -stored_severity_rank(i["severity"]),
+            i["resource_id"],
+        ),
     )
     return {
         "tenant": tenant,
         "report_id": report_id,
         "events": events,
-        "by_severity": {s: severities[s] for s in reversed(SEVERITY_ORDER) if s in severities},
+        "by_severity": {s: severities[s] for s in reversed(SEVERITIES) if s in severities},
         "total": len(items),
         "findings": ordered[:TOP],
         "items": ordered[:MAX_ITEMS],

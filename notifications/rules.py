@@ -1,8 +1,7 @@
 """When a rule fires and when its message may go out (pure: no Django).
 
-Severity ranks follow drift.severity.SEVERITIES; quiet hours and digests are computed in
-the rule's IANA time zone, so "22:00-07:00 Europe/Berlin" means Berlin's night in
-summer and winter alike.
+Quiet hours and digests are computed in the rule's IANA time zone, so "22:00-07:00
+Europe/Berlin" means Berlin's night in summer and winter alike.
 """
 
 from __future__ import annotations
@@ -12,13 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-from drift.severity import SEVERITIES
-
-
-def severity_rank(severity: str) -> int:
-    """Rank of a severity (low=0 ... critical=3); unknown severities rank below all."""
-    return SEVERITIES.index(severity) if severity in SEVERITIES else -1
 
 
 def type_matches(resource_type: str, globs: Sequence[str]) -> bool:

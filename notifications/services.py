@@ -35,13 +35,13 @@ from django.utils import timezone
 
 from auditlog.services import record_platform_event
 from configurations.selectors import poll_runs
+from drift.choices import SEVERITIES, stored_severity_rank
 from drift.models import DriftFinding
 from drift.selectors import (
     expired_exception_paths,
     findings_changed_by_report,
     reports_finished_between,
 )
-from drift.severity import SEVERITIES
 from driftdetector import metrics
 from driftdetector.pipeline import enqueue
 from notifications import messages, ssrf, transports
@@ -58,7 +58,7 @@ from notifications.models import (
     Snooze,
 )
 from notifications.msp.models import MspChannel, MspNotificationRule
-from notifications.rules import Timing, send_at, severity_rank, type_matches
+from notifications.rules import Timing, send_at, type_matches
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -528,7 +528,7 @@ def _told(finding_ids: list[int]) -> tuple[dict[tuple, int], set[tuple]]:
         if event == Event.RESOLVED:
             resolved.add(key)
         else:
-            told[key] = max(told.get(key, -1), severity_rank(severity))
+            told[key] = max(told.get(key, -1), stored_severity_rank(severity))
     return told, resolved
 
 
@@ -551,11 +551,11 @@ def evaluate_report(*, report_id: int) -> list[int]:
     told, told_resolved = _told([f.pk for f in changes["changed"] + changes["resolved"]])
     groups: dict[tuple[RuleBase, ChannelBase], list[dict[str, Any]]] = defaultdict(list)
     for rule in rules:
-        floor = severity_rank(rule.min_severity)
+        floor = stored_severity_rank(rule.min_severity)
         channels = list(rule.channels.all())
 
         def wanted(f: DriftFinding, rule: RuleBase = rule, floor: int = floor) -> bool:
-            return severity_rank(f.severity) >= floor and type_matches(
+            return stored_severity_rank(f.severity) >= floor and type_matches(
                 f.resource_type, rule.resource_types
             )
 
@@ -573,7 +573,7 @@ def evaluate_report(*, report_id: int) -> list[int]:
                 continue
             for channel in channels:
                 before = told.get((finding.pk, *_route(rule, channel)), -1)
-                if severity_rank(finding.severity) > before:
+                if stored_severity_rank(finding.severity) > before:
                     groups[(rule, channel)].append(_item(tenant, finding, Event.ESCALATED))
         if Event.RESOLVED in rule.events:
             for finding in changes["resolved"]:

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from drift import services
+from drift import selectors, services
 from drift.choices import SEVERITIES, most_severe, severity_rank
 from drift.models import DriftFinding, DriftReport
 from drift.severity import SEVERITIES as ENGINE_SEVERITIES
@@ -79,6 +79,26 @@ def test_the_finding_carries_its_rules_rationale_and_reference(
     assert "clear text" in by_severity["high"]["rationale"]
     assert "storage_secure_transfer_required_is_enabled" in by_severity["high"]["reference"]
     assert by_severity["low"]["name"] == "Storage accepts HTTP", "secure-direction note dropped"
+
+
+def test_the_detect_drift_command_lists_unresolved_findings_most_severe_first(
+    tenant_a, mixed_findings
+):
+    """What ``manage.py detect_drift`` prints after its pass, in the order it prints it."""
+    connection.set_tenant(tenant_a)
+    DriftFindingFactory(severity="critical", status="resolved", path="properties.gone")
+    DriftFindingFactory(
+        severity="low", status="acknowledged", resource_id="/subscriptions/zz/seen", path="p"
+    )
+    listed = list(selectors.unresolved_findings_most_severe_first())
+    connection.set_schema_to_public()
+    assert [(f.severity, f.status) for f in listed] == [
+        ("critical", "open"),
+        ("high", "open"),
+        ("medium", "open"),
+        ("low", "open"),
+        ("low", "acknowledged"),  # same rank: by resource id
+    ]
 
 
 def test_the_admin_orders_by_rank_and_shows_why(client_for, msp_admin, tenant_a, mixed_findings):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
-from notifications.rules import Timing, send_at, severity_rank, type_matches
+from notifications.rules import Timing, send_at, type_matches
 
 NIGHT = Timing(mode="immediate", timezone="Europe/Berlin", quiet_start=time(22), quiet_end=time(7))
 
@@ -35,8 +35,7 @@ def test_hourly_and_daily_digests_fall_on_local_slots():
     assert daily == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)  # 08:00 CEST after the change
 
 
-def test_globs_and_ranks():
+def test_globs():
     assert type_matches("Microsoft.Network/networkSecurityGroups", ["microsoft.network/*"])
     assert not type_matches("microsoft.storage/storageaccounts", ["microsoft.network/*"])
     assert type_matches("anything", [])
-    assert severity_rank("critical") > severity_rank("low") > severity_rank("bogus")
