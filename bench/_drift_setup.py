@@ -83,11 +83,11 @@ class DriftBench:
 
         from django_tenants.utils import tenant_context
 
-        from drift.services import run_detection
+        from drift.services import run_exclusive_detection
 
         for tenant in self.tenants:
             with tenant_context(tenant), around(tenant) if around else nullcontext():
-                report = run_detection(tenant, actor="bench")
+                report = run_exclusive_detection(tenant, actor="bench")
             yield report
 
     def detect_all(self, processes: int = 1) -> tuple[float, int, int]:
@@ -197,15 +197,16 @@ def analyze() -> None:
 
 def _detect_one(tenant_id: int) -> tuple[int, int]:
     """One pool task: a detection pass of the tenant (as the drift task does it, the
-    tenant read by id); (resources drifted, findings opened)."""
+    tenant read by id, holding the tenant's detection lock); (resources drifted, findings
+    opened)."""
     from django_tenants.utils import tenant_context
 
-    from drift.services import run_detection
+    from drift.services import run_exclusive_detection
     from tenants.models import Tenant
 
     tenant = Tenant.objects.get(pk=tenant_id)
     with tenant_context(tenant):
-        report = run_detection(tenant, actor="bench")
+        report = run_exclusive_detection(tenant, actor="bench")
     return report.resources_drifted, report.opened
 
 

@@ -34,7 +34,7 @@ def main() -> None:
 
         from configurations.models import Configuration
         from configurations.services import PassOptions, run_collection_pass
-        from drift.services import run_detection
+        from drift.services import run_exclusive_detection
         from drift.severity import build_rule_set
 
         rule_count = len(build_rule_set({}).rules)  # the shipped pack every tenant runs
@@ -95,7 +95,7 @@ def main() -> None:
         poll_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         with tenant_context(probe):
-            run_detection(probe, actor="bench")
+            run_exclusive_detection(probe, actor="bench")
         detect_s = time.perf_counter() - t1
 
     print(

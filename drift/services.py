@@ -30,6 +30,7 @@ from configurations.normalize import InvalidResourceError, normalize_and_hash, r
 from drift import statements
 from drift.choices import SEVERITIES
 from drift.compare import Change, ResourceDrift, compare_resource
+from drift.locks import TenantDetectionLock
 from drift.models import (
     Baseline,
     BaselineEntry,
@@ -483,6 +484,17 @@ def run_detection(
         ],
     )
     return report
+
+
+def run_exclusive_detection(
+    tenant: Tenant, *, poll_run_id: int | None = None, actor: str = "system", wait: float = 0
+) -> DriftReport:
+    """A detection pass (:func:`run_detection`) holding the tenant's detection lock, so
+    two passes of one tenant never overlap (:mod:`drift.locks`): what the drift task and
+    ``manage.py detect_drift`` run. Raises ``DetectionAlreadyRunning`` when another pass
+    still holds the lock after ``wait`` seconds."""
+    with TenantDetectionLock(tenant.schema_name, wait=wait):
+        return run_detection(tenant, poll_run_id=poll_run_id, actor=actor)
 
 
 def open_findings_by_severity() -> dict[str, int]:

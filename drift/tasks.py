@@ -2,7 +2,9 @@
 
 A detection pass has a soft and a hard time limit (``DRIFT_TASK_SOFT_TIME_LIMIT`` /
 ``DRIFT_TASK_TIME_LIMIT`` seconds), so one tenant's pass holds a worker for at most its
-own budget and never delays the other tenants' passes beyond it.
+own budget and never delays the other tenants' passes beyond it. Passes of one tenant
+never overlap (:mod:`drift.locks`): a task that finds another pass of its tenant running
+is sent again ``DRIFT_DEFER_SECONDS`` later, so the change that queued it is not lost.
 """
 
 from __future__ import annotations
@@ -16,26 +18,39 @@ from django.db import connection
 from django.utils import timezone
 
 from driftdetector.celery import app
-from driftdetector.pipeline import publish
+from driftdetector.pipeline import enqueue, publish
 
 logger = logging.getLogger(__name__)
 
 
+DETECT_TASK = "drift.tasks.detect_drift"
+
+
 @app.task(
-    name="drift.tasks.detect_drift",
+    name=DETECT_TASK,
     soft_time_limit=settings.DRIFT_TASK_SOFT_TIME_LIMIT,
     time_limit=settings.DRIFT_TASK_TIME_LIMIT,
 )
 def detect_drift(poll_run_id: int | None = None) -> dict[str, Any]:
     """Run a detection pass for the task's tenant (queued after each successful collection)."""
+    from drift.locks import DetectionAlreadyRunning
     from drift.models import DriftReport
-    from drift.services import run_detection
+    from drift.services import run_exclusive_detection
     from tenants.models import Tenant
 
     tenant = Tenant.objects.get(schema_name=connection.schema_name)
     started = timezone.now()
     try:
-        report = run_detection(tenant, poll_run_id=poll_run_id)
+        report = run_exclusive_detection(tenant, poll_run_id=poll_run_id)
+    except DetectionAlreadyRunning:
+        enqueue(
+            DETECT_TASK,
+            schema_name=tenant.schema_name,
+            queue="drift",
+            kwargs={"poll_run_id": poll_run_id},
+            countdown=settings.DRIFT_DEFER_SECONDS,
+        )
+        return {"tenant": tenant.slug, "deferred": "another detection pass is running"}
     except SoftTimeLimitExceeded:
         # The pass's transaction rolled back; a report with the error makes the gap visible.
         message = f"stopped after {settings.DRIFT_TASK_SOFT_TIME_LIMIT}s (soft time limit)"

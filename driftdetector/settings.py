@@ -324,6 +324,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # its report marked; hard: the worker process is replaced).
 DRIFT_TASK_SOFT_TIME_LIMIT = env.int("DRIFT_TASK_SOFT_TIME_LIMIT", default=120)
 DRIFT_TASK_TIME_LIMIT = env.int("DRIFT_TASK_TIME_LIMIT", default=150)
+# A detection task that finds another pass of its tenant running comes back this much later.
+DRIFT_DEFER_SECONDS = env.float("DRIFT_DEFER_SECONDS", default=5.0)
 # A detection pass examines only the resources changed since the last pass while the
 # baseline, rules, exceptions and detection code are unchanged; it compares every
 # resource when one of them changed, and at least this often.

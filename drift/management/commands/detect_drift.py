@@ -1,6 +1,8 @@
 """Run a drift detection pass now; exit 0 (no open drift), 1 (open drift) or 2 (error).
 
-Like the detection task, it publishes ``detection_finished``, so a manual pass notifies."""
+Like the detection task, it publishes ``detection_finished``, so a manual pass notifies,
+and holds the tenant's detection lock: it waits for a running pass of the tenant (at most
+``DRIFT_TASK_TIME_LIMIT`` seconds, as long as a pass may run) instead of overlapping it."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ import json
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_tenants.utils import tenant_context
 
-from drift.models import DriftFinding
-from drift.services import UNRESOLVED, run_detection
+from drift.locks import DetectionAlreadyRunning
+from drift.selectors import unresolved_findings_most_severe_first
+from drift.services import run_exclusive_detection
 from drift.severity import RuleSetError
 from driftdetector.pipeline import publish
 from tenants.models import Tenant
@@ -32,15 +36,16 @@ class Command(BaseCommand):
             sys.exit(2)
         try:
             with tenant_context(tenant):
-                report = run_detection(tenant, actor="manage.py detect_drift")
-                publish("detection_finished", schema_name=tenant.schema_name, report_id=report.pk)
-                findings = list(
-                    DriftFinding.objects.filter(status__in=UNRESOLVED).order_by(
-                        "severity", "resource_id"
-                    )
+                report = run_exclusive_detection(
+                    tenant, actor="manage.py detect_drift", wait=settings.DRIFT_TASK_TIME_LIMIT
                 )
+                publish("detection_finished", schema_name=tenant.schema_name, report_id=report.pk)
+                findings = list(unresolved_findings_most_severe_first())
         except RuleSetError as exc:
             self.stderr.write(f"invalid drift_thresholds: {exc}")
+            sys.exit(2)
+        except DetectionAlreadyRunning as exc:
+            self.stderr.write(f"{tenant.slug}: {exc}")
             sys.exit(2)
         rows = [
             {
