@@ -171,6 +171,13 @@ class DriftFinding(models.Model):
         return f"{self.severity} {self.kind} {self.resource_id} {self.path}"
 
 
+#: The statuses of a finding still to be dealt with (what "unresolved" means everywhere).
+UNRESOLVED_STATUSES: tuple[str, ...] = (
+    DriftFinding.Status.OPEN.value,
+    DriftFinding.Status.ACKNOWLEDGED.value,
+)
+
+
 class DriftException(models.Model):
     """An accepted deviation: a value that may differ from the baseline until it expires.
 

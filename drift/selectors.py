@@ -11,8 +11,9 @@ from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
 from configurations.models import Configuration, ConfigurationHistory
-from drift.models import Baseline, BaselineEntry, DriftFinding
+from drift.models import UNRESOLVED_STATUSES, Baseline, BaselineEntry, DriftFinding
 from drift.severity import RuleSet, usable_rule_set
+from drift.statements import decoded_json
 from tenants.models import Settings as TenantSettings
 from tenants.models import Tenant
 
@@ -146,12 +147,8 @@ def _settings_digests(tenant: Tenant, *, documents: bool = False) -> dict[str, t
         cursor.execute(sql, [tenant.pk, get_public_schema_name()])
         rows = cursor.fetchall()
     if documents:  # jsonb arrives as text with psycopg2's plain cursor here
-        rows = [(r[0], r[1], _json_document(r[2])) for r in rows]
+        rows = [(r[0], r[1], decoded_json(r[2])) for r in rows]
     return {row[0]: row[1:] for row in rows}
-
-
-def _json_document(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def rule_index(tenant: Tenant) -> dict[str, dict[str, str]]:
@@ -325,9 +322,7 @@ def unresolved_findings_most_severe_first() -> QuerySet[DriftFinding]:
     from drift.choices import rank_expression
 
     return (
-        DriftFinding.objects.filter(
-            status__in=(DriftFinding.Status.OPEN, DriftFinding.Status.ACKNOWLEDGED)
-        )
+        DriftFinding.objects.filter(status__in=UNRESOLVED_STATUSES)
         .annotate(rank=rank_expression())
         .order_by("-rank", "resource_id", "path")
     )

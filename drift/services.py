@@ -32,6 +32,7 @@ from drift.choices import SEVERITIES
 from drift.compare import Change, ResourceDrift, compare_resource
 from drift.locks import TenantDetectionLock
 from drift.models import (
+    UNRESOLVED_STATUSES,
     Baseline,
     BaselineEntry,
     DriftException,
@@ -47,7 +48,7 @@ from tenants.selectors import current_settings
 
 logger = logging.getLogger(__name__)
 
-UNRESOLVED = (DriftFinding.Status.OPEN, DriftFinding.Status.ACKNOWLEDGED)
+UNRESOLVED = UNRESOLVED_STATUSES
 BATCH = 500
 
 

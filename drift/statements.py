@@ -24,6 +24,7 @@ from django.db import connection
 
 from configurations.models import Configuration, ConfigurationHistory
 from drift.models import (
+    UNRESOLVED_STATUSES,
     Baseline,
     BaselineEntry,
     DriftedResource,
@@ -35,7 +36,7 @@ from drift.models import (
 from tenants.models import FindingTrendPoint, Tenant, TenantStatus
 from tenants.models import Settings as TenantSettings
 
-UNRESOLVED = [DriftFinding.Status.OPEN.value, DriftFinding.Status.ACKNOWLEDGED.value]
+UNRESOLVED = list(UNRESOLVED_STATUSES)
 #: Resources whose both sides one statement of :func:`comparison_inputs` reads.
 BATCH = 2000
 #: Report ids :func:`comparison_inputs` brings for the flapping window (the last
@@ -64,7 +65,7 @@ def _loads(text: Any) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-def _decoded(value: Any) -> Any:
+def decoded_json(value: Any) -> Any:
     """A json/jsonb column: text under Django's psycopg setup, decoded if not yet."""
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
@@ -172,7 +173,7 @@ def detection_context(tenant_id: int, public_schema: str) -> Context:
         rest_counts,
         rest_by_severity,
     ) = row
-    ignored, suppressed = _decoded(rest_counts)
+    ignored, suppressed = decoded_json(rest_counts)
     return Context(
         report_id=report_id,
         baseline_id=baseline_id,
@@ -186,12 +187,12 @@ def detection_context(tenant_id: int, public_schema: str) -> Context:
         last_key=last_key or "",
         last_full_check_at=last_full,
         last_compared=last_compared or 0,
-        last_by_kind=_decoded(last_by_kind) or {},
-        pending=dict(_decoded(pending) or []),
-        rest_by_kind=_decoded(rest_by_kind) or {},
+        last_by_kind=decoded_json(last_by_kind) or {},
+        pending=dict(decoded_json(pending) or []),
+        rest_by_kind=decoded_json(rest_by_kind) or {},
         rest_ignored=int(ignored),
         rest_suppressed=int(suppressed),
-        rest_by_severity=_decoded(rest_by_severity) or {},
+        rest_by_severity=decoded_json(rest_by_severity) or {},
     )
 
 
@@ -317,11 +318,11 @@ def comparison_inputs(
     )
     ((sides, unresolved, latest),) = _run(sql, params)
     return ComparisonInputs(
-        sides=[_side(row) for row in _decoded(sides) or []],
+        sides=[_side(row) for row in decoded_json(sides) or []],
         unresolved=None
         if unresolved_fields is None
-        else _unresolved(unresolved_fields, _decoded(unresolved) or []),
-        latest_reports=_decoded(latest) or [],
+        else _unresolved(unresolved_fields, decoded_json(unresolved) or []),
+        latest_reports=decoded_json(latest) or [],
     )
 
 
@@ -362,7 +363,7 @@ class Unresolved(NamedTuple):
 def unresolved_findings(value_fields: tuple[str, ...]) -> dict[tuple[str, str], Unresolved]:
     """Every unresolved finding by (resource id, path)."""
     ((rows,),) = _run(f"SELECT {_unresolved_select(value_fields, '')}", [UNRESOLVED])
-    return _unresolved(value_fields, _decoded(rows) or [])
+    return _unresolved(value_fields, decoded_json(rows) or [])
 
 
 def _unresolved_select(value_fields: tuple[str, ...], only: str) -> str:
